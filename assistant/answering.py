@@ -1,0 +1,197 @@
+"""Answering: pick the sentences that best answer a question and cite them, or abstain."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import numpy as np
+
+from assistant.embedding import Embedder
+from assistant.errors import UserInputError
+from assistant.index_store import LoadedIndex
+from assistant.lexical import STOP_WORDS, QUESTION_WORDS, stem, terms, words
+from assistant.models import Answer, Citation, RetrievalMode, RetrievedChunk, Sentence, SentenceEvidence
+from assistant.retrieval import retrieve
+from assistant.scoring import (
+    answer_type_matches,
+    confidence,
+    expected_answer_type,
+    idf,
+    select_mmr,
+    sentence_score,
+    term_coverage,
+)
+
+CONTEXT_SENTENCES = 2
+
+
+@dataclass(frozen=True)
+class AnswerOptions:
+    """Per-question knobs (defaults come from Settings)."""
+
+    k: int = 8
+    max_sentences: int = 2
+    mode: RetrievalMode = "hybrid"
+    abstain_threshold: float = 0.5
+    abstain: bool = True
+    max_question_chars: int = 2000
+
+
+@dataclass
+class Candidate:
+    """A sentence under consideration, with the evidence for it."""
+
+    sentence: Sentence
+    chunk: RetrievedChunk
+    dense: float
+    coverage: float
+    context_coverage: float
+    type_match: bool
+    score: float = 0.0
+
+
+def validate_question(question: str, max_chars: int) -> str:
+    """The question stripped of surrounding white space and control characters, or UserInputError."""
+    if not isinstance(question, str):
+        raise UserInputError("the question must be text")
+    cleaned = "".join(ch if ch.isprintable() or ch in "\n\t" else " " for ch in question).strip()
+    if not cleaned:
+        raise UserInputError("the question is empty")
+    if len(cleaned) > max_chars:
+        raise UserInputError(f"the question is {len(cleaned)} characters long; the limit is {max_chars}")
+    if not any(ch.isalnum() for ch in cleaned):
+        raise UserInputError("the question has no words to search for")
+    return cleaned
+
+
+def display_text(text: str) -> str:
+    """A quote with its white space collapsed, for reading in an answer."""
+    return " ".join(text.split())
+
+
+def _context_terms(index: LoadedIndex, sentence: Sentence) -> set[str]:
+    """Terms of the sentence, its section heading, its title and the sentences just before it."""
+    parts = [sentence.text, sentence.heading, index.titles.get(sentence.doc_id, "")]
+    sid = sentence.sentence_id
+    for back in range(1, CONTEXT_SENTENCES + 1):
+        if sid - back >= 0 and index.sentences[sid - back].doc_id == sentence.doc_id:
+            parts.append(index.sentences[sid - back].text)
+    return set(terms(" ".join(parts)))
+
+
+def collect_candidates(index: LoadedIndex, question: str, query_vector: np.ndarray | None,
+                       retrieved: list[RetrievedChunk]) -> list[Candidate]:
+    """Every answerable sentence of the retrieved chunks, scored against the question."""
+    query_terms = terms(question, drop_question_words=True)
+    weights = {t: idf(t, index.sentence_df, index.sentence_df_total) for t in set(query_terms)}
+    answer_type = expected_answer_type(question)
+    seen: set[int] = set()
+    candidates = []
+    for hit in retrieved:
+        for sid in hit.chunk.sentence_ids:
+            sentence = index.sentences[sid]
+            if sid in seen or not sentence.answerable:
+                continue
+            seen.add(sid)
+            dense = float(index.sentence_vectors[sid] @ query_vector) if query_vector is not None else 0.0
+            candidate = Candidate(
+                sentence=sentence,
+                chunk=hit,
+                dense=dense,
+                coverage=term_coverage(query_terms, set(terms(sentence.text)), weights),
+                context_coverage=term_coverage(query_terms, _context_terms(index, sentence), weights),
+                type_match=answer_type_matches(answer_type, sentence.text),
+            )
+            candidate.score = sentence_score(candidate.dense, candidate.coverage, candidate.context_coverage,
+                                             hit.rank, candidate.type_match)
+            candidates.append(candidate)
+    return candidates
+
+
+def abstention_reason(question: str, best: Candidate | None, index: LoadedIndex) -> str:
+    """A one-line explanation of why the documents do not answer the question."""
+    if best is None:
+        return "no passage in the documents matches the question"
+    if not best.type_match:
+        kind = expected_answer_type(question)
+        return (f"the closest passages are about the subject but give no {kind}; "
+                f"nearest: \"{display_text(best.sentence.text)[:120]}\"")
+    context = _context_terms(index, best.sentence)
+    missing = []
+    for word in words(question):
+        if word in STOP_WORDS or word in QUESTION_WORDS:
+            continue
+        if stem(word) not in context and word not in missing:
+            missing.append(word)
+    if best.dense < 0.25 and best.context_coverage < 0.2:
+        return "the question does not match anything in the documents"
+    if missing:
+        return f"the documents do not say; the closest passage does not mention {', '.join(missing[:4])}"
+    return f"the documents do not say; the closest sentence matches the question only weakly ({best.score:.2f})"
+
+
+def compose_answer(question: str, chosen: list[Candidate], index: LoadedIndex) -> tuple[str, list[Citation]]:
+    """Order chosen sentences for reading (by document, then position) and cite each."""
+    doc_best: dict[str, float] = {}
+    for candidate in chosen:
+        doc_best[candidate.sentence.doc_id] = max(doc_best.get(candidate.sentence.doc_id, -1e9), candidate.score)
+    ordered = sorted(chosen, key=lambda c: (-doc_best[c.sentence.doc_id], c.sentence.doc_id, c.sentence.start))
+    parts, citations = [], []
+    for marker, candidate in enumerate(ordered, 1):
+        sentence, chunk = candidate.sentence, candidate.chunk.chunk
+        parts.append(f"{display_text(sentence.text)} [{marker}]")
+        citations.append(Citation(
+            marker=marker,
+            doc=sentence.doc_id,
+            title=index.titles.get(sentence.doc_id, sentence.doc_id),
+            start=sentence.start,
+            end=sentence.end,
+            quote=sentence.text,
+            passage=chunk.text,
+            passage_start=chunk.start,
+            passage_end=chunk.end,
+            chunk_id=chunk.chunk_id,
+            evidence=SentenceEvidence(
+                dense_score=round(candidate.dense, 4), dense_rank=candidate.chunk.dense_rank,
+                lexical_score=round(candidate.chunk.lexical_score, 4), lexical_rank=candidate.chunk.lexical_rank,
+                coverage=round(candidate.coverage, 4), chunk_rank=candidate.chunk.rank,
+                score=round(candidate.score, 4)),
+        ))
+    return " ".join(parts), citations
+
+
+def answer_question(index: LoadedIndex, embedder: Embedder | None, question: str, options: AnswerOptions,
+                    doc_filter: Collection[str] | None = None) -> Answer:
+    """Answer a question from the index with cited sentences, or abstain with a reason."""
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+    question = validate_question(question, options.max_question_chars)
+    if doc_filter:
+        unknown = sorted(set(doc_filter) - set(index.manifest.documents))
+        if unknown:
+            raise UserInputError(f"unknown document in filter: {unknown[0]}")
+    query_vector = None
+    if options.mode != "bm25" and embedder is not None:
+        query_vector = embedder.encode([question])[0]
+    timings["embed_ms"] = (time.perf_counter() - clock) * 1000
+    clock = time.perf_counter()
+    retrieved = retrieve(index, question, query_vector, options.k, options.mode, doc_filter)
+    timings["retrieve_ms"] = (time.perf_counter() - clock) * 1000
+    clock = time.perf_counter()
+    candidates = collect_candidates(index, question, query_vector, retrieved)
+    best = max(candidates, key=lambda c: c.score) if candidates else None
+    conf = confidence(best.dense, best.coverage, best.context_coverage, best.type_match) if best else 0.0
+    if best is None or (options.abstain and conf < options.abstain_threshold):
+        timings["answer_ms"] = (time.perf_counter() - clock) * 1000
+        return Answer(question=question, text="The documents don't say.", abstained=True,
+                      reason=abstention_reason(question, best, index), confidence=round(conf, 4),
+                      mode=options.mode, timings_ms=timings)
+    scores = [c.score for c in candidates]
+    vectors = np.stack([index.sentence_vectors[c.sentence.sentence_id] for c in candidates])
+    picked = select_mmr(list(range(len(candidates))), scores, vectors, options.max_sentences)
+    text, citations = compose_answer(question, [candidates[i] for i in picked], index)
+    timings["answer_ms"] = (time.perf_counter() - clock) * 1000
+    return Answer(question=question, text=text, abstained=False, reason=None, confidence=round(conf, 4),
+                  citations=citations, mode=options.mode, timings_ms=timings)

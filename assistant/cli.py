@@ -1,0 +1,184 @@
+"""Command line: ``assistant index | ask | chat``.
+
+Exit codes: 0 answer or abstention, 2 bad input or usage (one line on stderr), 1 internal
+error. Tracebacks only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+from assistant.errors import AssistantError, UserInputError
+from assistant.formatting import format_answer_text
+from assistant.settings import Settings
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2
+        sys.stderr.write(f"assistant: error: {message}\n")
+        raise SystemExit(2)
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from exc
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
+    return number
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = _Parser(prog="assistant", description="Cited extractive answers over a document collection.")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--corpus", type=Path, help="corpus folder or .jsonl file (default: corpus/)")
+        p.add_argument("--index", type=Path, help="index folder (default: index/)")
+        p.add_argument("--model", help="sentence-transformers model path or name")
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+    p_index = sub.add_parser("index", help="build or update the index")
+    common(p_index)
+
+    def answering(p: argparse.ArgumentParser) -> None:
+        common(p)
+        p.add_argument("--k", type=_positive, help="passages to retrieve (default 8)")
+        p.add_argument("--max-sentences", type=_positive, help="most sentences in an answer (default 2)")
+        p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], help="retrieval mode (default hybrid)")
+        p.add_argument("--doc", action="append", dest="docs", help="only search this document (repeatable)")
+
+    p_ask = sub.add_parser("ask", help="answer one question")
+    answering(p_ask)
+    p_ask.add_argument("question", help="the question")
+    p_ask.add_argument("--json", action="store_true", help="print the answer contract as JSON")
+
+    p_chat = sub.add_parser("chat", help="interactive terminal chat")
+    answering(p_chat)
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Settings from the environment, overridden by command-line flags."""
+    overrides = {}
+    for key in ("corpus", "index", "model", "k", "max_sentences", "mode"):
+        value = getattr(args, key, None)
+        if value is not None:
+            overrides[key] = value
+    try:
+        return Settings(**overrides)
+    except ValueError as exc:
+        first = str(exc).splitlines()
+        raise UserInputError(f"invalid setting: {' '.join(first[1:3]) if len(first) > 2 else first[0]}") from exc
+
+
+def _progress_printer():
+    from tqdm import tqdm
+
+    bars: dict[str, tqdm] = {}
+
+    def progress(label: str, done: int, total: int) -> None:
+        bar = bars.get(label)
+        if bar is None:
+            bar = bars[label] = tqdm(total=total, desc=f"embedding {label}", unit="text", file=sys.stderr,
+                                     leave=True)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    return progress
+
+
+def _cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.service import Assistant
+
+    assistant = Assistant(settings)
+    result = assistant.build(settings.corpus, progress=_progress_printer())
+    for warning in assistant.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    m = result.manifest
+    chunks = sum(e.chunks for e in m.documents.values())
+    sentences = sum(e.sentences for e in m.documents.values())
+    print(f"indexed {len(m.documents)} documents, {chunks} chunks, {sentences} sentences into {settings.index} "
+          f"in {result.seconds:.1f}s (embedded {result.embedded_texts} texts, reused {result.reused_texts}; "
+          f"{len(result.added)} added, {len(result.changed)} changed, {len(result.removed)} removed)")
+    return 0
+
+
+def _open_assistant(settings: Settings, explicit_corpus: bool):
+    from assistant.service import Assistant
+
+    assistant = Assistant(settings)
+    if explicit_corpus or settings.corpus.exists():
+        built = assistant.ensure_index(settings.corpus, progress=_progress_printer())
+        if built is not None:
+            print(f"index updated in {built.seconds:.1f}s", file=sys.stderr)
+        for warning in assistant.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+    return assistant
+
+
+def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    assistant = _open_assistant(settings, args.corpus is not None)
+    answer = assistant.ask(args.question, doc_filter=args.docs)
+    if args.json:
+        print(answer.model_dump_json(indent=2))
+    else:
+        print(format_answer_text(answer))
+    return 0
+
+
+def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    assistant = _open_assistant(settings, args.corpus is not None)
+    index = assistant.index
+    print(f"Ask about {len(index.manifest.documents)} documents in {settings.corpus}. Empty line or Ctrl-D quits.")
+    while True:
+        try:
+            question = input("\n? ")
+        except (EOFError, KeyboardInterrupt):
+            print()
+            return 0
+        if not question.strip():
+            return 0
+        try:
+            print(format_answer_text(assistant.ask(question, doc_filter=args.docs)))
+        except UserInputError as exc:
+            print(f"error: {exc}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``assistant`` console script."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s: %(message)s")
+    started = time.perf_counter()
+    try:
+        settings = settings_from_args(args)
+        handler = {"index": _cmd_index, "ask": _cmd_ask, "chat": _cmd_chat}[args.command]
+        return handler(args, settings)
+    except AssistantError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"assistant: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # unexpected: one line unless --debug
+        if args.debug:
+            traceback.print_exc()
+        print(f"assistant: internal error: {type(exc).__name__}: {exc} (rerun with --debug for details)",
+              file=sys.stderr)
+        return 1
+    finally:
+        logging.getLogger(__name__).debug("took %.2fs", time.perf_counter() - started)

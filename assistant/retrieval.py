@@ -1,0 +1,80 @@
+"""Retrieval of chunks: dense (FAISS), lexical (BM25) or hybrid (reciprocal rank fusion)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import faiss
+import numpy as np
+
+from assistant.index_store import LoadedIndex
+from assistant.lexical import terms
+from assistant.models import RetrievalMode, RetrievedChunk
+from assistant.scoring import reciprocal_rank_fusion
+
+CANDIDATE_DEPTH = 50
+
+
+def allowed_chunks(index: LoadedIndex, doc_filter: Collection[str] | None) -> np.ndarray | None:
+    """Positions of chunks whose document is in ``doc_filter`` (None = no filter)."""
+    if not doc_filter:
+        return None
+    wanted = set(doc_filter)
+    return np.array([i for i, c in enumerate(index.chunks) if c.doc_id in wanted], dtype=np.int64)
+
+
+def dense_search(index: LoadedIndex, query_vector: np.ndarray, depth: int,
+                 allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+    """Top chunks by inner product with the query vector, as (position, score)."""
+    if index.dense.ntotal == 0 or (allowed is not None and len(allowed) == 0):
+        return []
+    depth = min(depth, index.dense.ntotal)
+    query = np.ascontiguousarray(query_vector.reshape(1, -1), dtype=np.float32)
+    if allowed is not None:
+        params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
+        scores, ids = index.dense.search(query, depth, params=params)
+    else:
+        scores, ids = index.dense.search(query, depth)
+    return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i >= 0]
+
+
+def lexical_search(index: LoadedIndex, question: str, depth: int,
+                   allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+    """Top chunks by BM25 over stemmed terms, as (position, score); zero scores dropped."""
+    vocabulary = index.bm25.vocab_dict
+    query = [t for t in terms(question, drop_question_words=True) if t in vocabulary]
+    if not query or not index.chunks:
+        return []
+    scores = index.bm25.get_scores(query)
+    if allowed is not None:
+        mask = np.zeros(len(scores), dtype=bool)
+        mask[allowed] = True
+        scores = np.where(mask, scores, 0.0)
+    depth = min(depth, len(scores))
+    top = np.argpartition(-scores, depth - 1)[:depth]
+    top = top[np.argsort(-scores[top], kind="stable")]
+    return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+
+
+def retrieve(index: LoadedIndex, question: str, query_vector: np.ndarray | None, k: int,
+             mode: RetrievalMode = "hybrid", doc_filter: Collection[str] | None = None) -> list[RetrievedChunk]:
+    """The ``k`` best chunks for a question in the given mode, with ranks from each retriever."""
+    allowed = allowed_chunks(index, doc_filter)
+    depth = max(CANDIDATE_DEPTH, 4 * k)
+    dense = dense_search(index, query_vector, depth, allowed) if mode != "bm25" and query_vector is not None else []
+    lexical = lexical_search(index, question, depth, allowed) if mode != "dense" else []
+    dense_info = {pos: (rank, score) for rank, (pos, score) in enumerate(dense, 1)}
+    lexical_info = {pos: (rank, score) for rank, (pos, score) in enumerate(lexical, 1)}
+    if mode == "dense":
+        fused = dense
+    elif mode == "bm25":
+        fused = lexical
+    else:
+        fused = reciprocal_rank_fusion([[p for p, _ in dense], [p for p, _ in lexical]])
+    results = []
+    for rank, (pos, score) in enumerate(fused[:k], 1):
+        d_rank, d_score = dense_info.get(pos, (0, 0.0))
+        l_rank, l_score = lexical_info.get(pos, (0, 0.0))
+        results.append(RetrievedChunk(chunk=index.chunks[pos], score=score, rank=rank, dense_rank=d_rank,
+                                      dense_score=d_score, lexical_rank=l_rank, lexical_score=l_score))
+    return results

