@@ -173,7 +173,7 @@ def answer_question(index: LoadedIndex, embedder: Embedder | None, question: str
         if unknown:
             raise UserInputError(f"unknown document in filter: {unknown[0]}")
     query_vector = None
-    if options.mode != "bm25" and embedder is not None:
+    if embedder is not None:  # sentence scoring uses it in every retrieval mode
         query_vector = embedder.encode([question])[0]
     timings["embed_ms"] = (time.perf_counter() - clock) * 1000
     clock = time.perf_counter()

@@ -151,15 +151,25 @@ class Answer(BaseModel):
     timings_ms: dict[str, float] = Field(default_factory=dict)
 
 
+class Evidence(BaseModel):
+    """Where a question's answer is: a quote in a document, or a character span of it."""
+
+    doc: str
+    quote: str | None = None
+    start: int | None = None
+    end: int | None = None
+
+
 class EvalQuestion(BaseModel):
-    """One question of a question set (our JSONL format)."""
+    """One question of a question set (our JSONL format; COVID-QA rows are converted)."""
 
     id: str
     question: str
     answers: list[str] = Field(default_factory=list)
-    evidence: list[dict[str, str]] = Field(default_factory=list)
+    evidence: list[Evidence] = Field(default_factory=list)
     answerable: bool = True
     tags: list[str] = Field(default_factory=list)
+    split: str | None = None
 
 
 class EvalRecord(BaseModel):
@@ -167,18 +177,34 @@ class EvalRecord(BaseModel):
 
     id: str
     system: str
-    hit: bool
-    abstained: bool
+    question: str
     answerable: bool
+    tags: list[str] = Field(default_factory=list)
+    abstained: bool = False
     errored: bool = False
+    hit: bool = False
+    contains_answer: bool = False
+    exact_match: float = 0.0
+    f1: float = 0.0
+    cited_gold_first: bool = False
+    cited_gold_any: bool = False
+    citations_valid: bool = True
+    passage_has_gold: bool = False
+    cited_share: float = 0.0
+    retrieval_ranks: list[int] = Field(default_factory=list)
     latency_ms: float = 0.0
     answer: Answer | None = None
     error: str | None = None
 
 
 class EvalReport(BaseModel):
-    """Summary and per-question records of an evaluation run."""
+    """Configuration, per-system summary and per-question records of an evaluation run."""
 
     questions_file: str
+    corpus: str = ""
+    created_at: str = ""
+    config: dict[str, object] = Field(default_factory=dict)
+    index_build_seconds: float = 0.0
     summary: dict[str, dict[str, float]] = Field(default_factory=dict)
+    by_tag: dict[str, dict[str, dict[str, float]]] = Field(default_factory=dict)
     records: list[EvalRecord] = Field(default_factory=list)

@@ -40,10 +40,11 @@ def term_coverage(query_terms: Sequence[str], text_terms: set[str], weights: Map
     return sum(weights[t] for t in distinct if t in text_terms) / total
 
 
-_MONEY_Q = re.compile(r"\b(price|cost|costs|priced|pay|paid|spend|spent|fee|expensive|cheap)\b", re.I)
+_MONEY_Q = re.compile(r"\b(price|prices|priced|cost|costs|costing|fee|fees)\b", re.I)
 _NUMBER_Q = re.compile(r"\b(how (many|much|long|old|often|large|big|small|far)|what (percentage|proportion|fraction|"
                        r"share|number|amount|age|size|rate)|number of|percent)\b", re.I)
-_DATE_Q = re.compile(r"\b(when|what year|which year|what date|in what year|since when|how long ago)\b", re.I)
+_DATE_Q = re.compile(r"^\W*(?:and |so |but )?when\b|\b(what|which) (year|date|decade|month)\b|\bsince when\b|\bhow long ago\b",
+                     re.I)
 _MONEY_A = re.compile(r"[$€£¥]|\b(dollars?|euros?|pounds?|usd|eur)\b|\b\d[\d,.]*\s*(million|billion|thousand)\b", re.I)
 _NUMBER_A = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
                        r"forty|fifty|hundred|thousand|million|billion|dozen|half|single|double)\b", re.I)

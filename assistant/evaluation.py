@@ -1,0 +1,224 @@
+"""Evaluation runs: answer a question set with several systems and score every answer."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from assistant.answering import display_text, validate_question
+from assistant.errors import UserInputError
+from assistant.index_store import LoadedIndex
+from assistant.metrics import (
+    contains_answer,
+    exact_match,
+    ndcg_at_k,
+    percentile,
+    rate,
+    recall_at_k,
+    reciprocal_rank,
+    spans_overlap,
+    token_f1,
+)
+from assistant.models import Answer, Citation, EvalQuestion, EvalRecord, Evidence, SentenceEvidence
+from assistant.retrieval import retrieve
+from assistant.service import Assistant
+
+SYSTEMS = ("naive", "dense", "bm25", "hybrid", "full")
+_MARKER = re.compile(r"\s*\[\d+\]")
+
+
+def load_questions(path: Path, split: str | None = None, limit: int | None = None) -> list[EvalQuestion]:
+    """Read a question set: our JSONL format or COVID-QA's (``qid``, ``gold_spans``)."""
+    questions = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserInputError(f"cannot read question set {path}: {exc}") from exc
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            if "qid" in row:
+                question = EvalQuestion(
+                    id=str(row["qid"]), question=row["question"], answers=row.get("answers", []),
+                    evidence=[Evidence(doc=str(s["doc_id"]), start=s["start"], end=s["end"])
+                              for s in row.get("gold_spans", [])],
+                    answerable=row.get("answerable", True), tags=row.get("tags", []), split=row.get("split"))
+            else:
+                question = EvalQuestion.model_validate(row)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise UserInputError(f"{path.name} line {number}: not a valid question ({str(exc).splitlines()[0]})") from exc
+        if split and question.split and question.split != split:
+            continue
+        questions.append(question)
+    if limit:
+        questions = questions[:limit]
+    if not questions:
+        raise UserInputError(f"no questions in {path}" + (f" for split {split}" if split else ""))
+    return questions
+
+
+def evidence_spans(question: EvalQuestion, index: LoadedIndex) -> list[tuple[str, int, int]]:
+    """(doc, start, end) of each evidence item; quotes are located in the document text."""
+    spans = []
+    for item in question.evidence:
+        if item.start is not None and item.end is not None:
+            spans.append((item.doc, item.start, item.end))
+            continue
+        document = index.documents.get(item.doc)
+        if document is None or not item.quote:
+            continue
+        at = document.text.find(item.quote)
+        if at < 0:
+            at = " ".join(document.text.split()).find(" ".join(item.quote.split()))
+            if at >= 0:  # whitespace differs; locate by the first words instead
+                at = document.text.find(item.quote.split()[0])
+        if at >= 0:
+            spans.append((item.doc, at, at + len(item.quote)))
+    return spans
+
+
+def naive_answer(assistant: Assistant, question: str) -> Answer:
+    """The naive baseline: best sentence (by cosine) of the top dense chunk; never abstains."""
+    index = assistant.index
+    question = validate_question(question, assistant.settings.max_question_chars)
+    vector = assistant.embedder.encode([question])[0]
+    hits = retrieve(index, question, vector, 1, "dense")
+    if not hits:
+        return Answer(question=question, text="", abstained=True, reason="empty index", confidence=0.0)
+    chunk = hits[0].chunk
+    sid = max(chunk.sentence_ids, key=lambda s: float(index.sentence_vectors[s] @ vector))
+    sentence = index.sentences[sid]
+    cosine = float(index.sentence_vectors[sid] @ vector)
+    citation = Citation(marker=1, doc=sentence.doc_id, title=index.titles.get(sentence.doc_id, ""),
+                        start=sentence.start, end=sentence.end, quote=sentence.text, passage=chunk.text,
+                        passage_start=chunk.start, passage_end=chunk.end, chunk_id=chunk.chunk_id,
+                        evidence=SentenceEvidence(dense_score=cosine, dense_rank=1, chunk_rank=1, score=cosine))
+    return Answer(question=question, text=f"{display_text(sentence.text)} [1]", abstained=False,
+                  confidence=max(0.0, min(1.0, cosine)), citations=[citation], mode="dense")
+
+
+def system_answer(assistant: Assistant, system: str, question: str) -> Answer:
+    """Answer with one of the compared systems."""
+    if system == "naive":
+        return naive_answer(assistant, question)
+    if system in ("dense", "bm25", "hybrid"):
+        return assistant.ask(question, mode=system)  # type: ignore[arg-type]
+    if system == "full":
+        return assistant.ask(question)
+    raise UserInputError(f"unknown system {system!r}; choose from {', '.join(SYSTEMS)}")
+
+
+def score_answer(question: EvalQuestion, answer: Answer, index: LoadedIndex, spans: list[tuple[str, int, int]],
+                 ranks: list[int]) -> EvalRecord:
+    """Every per-question metric for one answer."""
+    record = EvalRecord(id=question.id, system="", question=question.question, answerable=question.answerable,
+                        tags=question.tags, abstained=answer.abstained, answer=answer, retrieval_ranks=ranks)
+    record.citations_valid = all(
+        c.doc in index.documents and index.documents[c.doc].text[c.start:c.end] == c.quote for c in answer.citations)
+    if answer.abstained or not question.answerable:
+        return record
+    plain = _MARKER.sub("", answer.text)
+    record.contains_answer = contains_answer(plain, question.answers)
+    record.exact_match = exact_match(plain, question.answers)
+    record.f1 = token_f1(plain, question.answers)
+
+    def cites_gold(citation: Citation) -> bool:
+        return any(doc == citation.doc and spans_overlap(citation.start, citation.end, s, e) for doc, s, e in spans)
+
+    record.cited_gold_first = bool(answer.citations) and cites_gold(answer.citations[0])
+    record.cited_gold_any = any(cites_gold(c) for c in answer.citations)
+    record.passage_has_gold = any(
+        doc == c.doc and c.passage_start <= s and e <= c.passage_end for c in answer.citations for doc, s, e in spans)
+    sentences = max(1, len(_MARKER.findall(answer.text)))
+    record.cited_share = min(1.0, len(answer.citations) / sentences)
+    record.hit = record.contains_answer and (record.cited_gold_any or not spans)
+    return record
+
+
+def retrieval_ranks(index: LoadedIndex, assistant: Assistant, question: str, mode: str,
+                    spans: list[tuple[str, int, int]], vector: np.ndarray | None) -> list[int]:
+    """Ranks (from 1, top 10) of retrieved chunks that contain a gold evidence span."""
+    hits = retrieve(index, question, vector, 10, mode)  # type: ignore[arg-type]
+    return [h.rank for h in hits
+            if any(doc == h.chunk.doc_id and spans_overlap(h.chunk.start, h.chunk.end, s, e) for doc, s, e in spans)]
+
+
+def run_evaluation(assistant: Assistant, questions: Sequence[EvalQuestion], systems: Sequence[str],
+                   progress: Callable[[int, int], None] | None = None) -> list[EvalRecord]:
+    """Answer every question with every system; an error is recorded, never dropped."""
+    index = assistant.index
+    records = []
+    total = len(questions) * len(systems)
+    for q_number, question in enumerate(questions):
+        spans = evidence_spans(question, index)
+        vector = assistant.embedder.encode([question.question])[0] if question.question.strip() else None
+        for system in systems:
+            mode = {"naive": "dense", "dense": "dense", "bm25": "bm25"}.get(system, assistant.settings.mode)
+            started = time.perf_counter()
+            try:
+                answer = system_answer(assistant, system, question.question)
+                latency = (time.perf_counter() - started) * 1000
+                ranks = retrieval_ranks(index, assistant, question.question, mode, spans, vector) if spans else []
+                record = score_answer(question, answer, index, spans, ranks)
+            except Exception as exc:  # an erroring question is a failure in every metric
+                latency = (time.perf_counter() - started) * 1000
+                record = EvalRecord(id=question.id, system=system, question=question.question,
+                                    answerable=question.answerable, tags=question.tags, errored=True,
+                                    citations_valid=False, error=f"{type(exc).__name__}: {exc}")
+            record.system = system
+            record.latency_ms = latency
+            records.append(record)
+            if progress:
+                progress(q_number * len(systems) + systems.index(system) + 1, total)
+    return records
+
+
+def summarize(records: Sequence[EvalRecord]) -> dict[str, float]:
+    """Rates and counts over records of one system. Errored rows count as failures everywhere."""
+    answerable = [r for r in records if r.answerable]
+    unanswerable = [r for r in records if not r.answerable]
+    with_gold = [r for r in answerable if r.retrieval_ranks is not None]
+    answered = [r for r in records if not r.abstained and not r.errored]
+    latencies = [r.latency_ms for r in records]
+
+    def mean(values) -> float:
+        values = list(values)
+        return sum(values) / len(values) if values else 0.0
+
+    abstained_unans = sum(1 for r in unanswerable if r.abstained and not r.errored)
+    abstained_all = sum(1 for r in records if r.abstained and not r.errored)
+    return {
+        "questions": len(records),
+        "answerable": len(answerable),
+        "unanswerable": len(unanswerable),
+        "answered": len(answered),
+        "abstained": abstained_all,
+        "errored": sum(1 for r in records if r.errored),
+        "hit_rate": rate(sum(r.hit for r in answerable), len(answerable)),
+        "contains_answer": rate(sum(r.contains_answer for r in answerable), len(answerable)),
+        "exact_match": mean(r.exact_match for r in answerable),
+        "f1": mean(r.f1 for r in answerable),
+        "gold_cited_at_1": rate(sum(r.cited_gold_first for r in answerable), len(answerable)),
+        "gold_cited_any": rate(sum(r.cited_gold_any for r in answerable), len(answerable)),
+        "passage_has_gold": rate(sum(r.passage_has_gold for r in answerable), len(answerable)),
+        "citation_validity": rate(sum(r.citations_valid and not r.errored for r in records), len(records)),
+        "cited_sentence_share": mean(r.cited_share for r in answered) if answered else 0.0,
+        "recall_at_1": mean(recall_at_k(r.retrieval_ranks, 1) for r in with_gold),
+        "recall_at_3": mean(recall_at_k(r.retrieval_ranks, 3) for r in with_gold),
+        "recall_at_5": mean(recall_at_k(r.retrieval_ranks, 5) for r in with_gold),
+        "recall_at_10": mean(recall_at_k(r.retrieval_ranks, 10) for r in with_gold),
+        "mrr": mean(reciprocal_rank(r.retrieval_ranks) for r in with_gold),
+        "ndcg_at_10": mean(ndcg_at_k(r.retrieval_ranks, 10, max(1, len(r.retrieval_ranks))) for r in with_gold),
+        "abstention_recall": rate(abstained_unans, len(unanswerable)),
+        "abstention_precision": rate(abstained_unans, abstained_all),
+        "false_abstention": rate(sum(1 for r in answerable if r.abstained and not r.errored), len(answerable)),
+        "latency_p50_ms": percentile(latencies, 50),
+        "latency_p95_ms": percentile(latencies, 95),
+    }
