@@ -49,6 +49,7 @@ class Candidate:
     coverage: float
     context_coverage: float
     type_match: bool
+    absent: float = 0.0
     score: float = 0.0
 
 
@@ -86,6 +87,10 @@ def collect_candidates(index: LoadedIndex, question: str, query_vector: np.ndarr
     """Every answerable sentence of the retrieved chunks, scored against the question."""
     query_terms = terms(question, drop_question_words=True)
     weights = {t: idf(t, index.sentence_df, index.sentence_df_total) for t in set(query_terms)}
+    # Terms the collection uses somewhere: if the answer's context lacks one, the documents
+    # could have said it there but did not (a near miss). Terms unknown to the collection
+    # are the asker's own wording and say nothing either way.
+    known_terms = [t for t in query_terms if index.sentence_df.get(t, 0) > 0]
     answer_type = expected_answer_type(question)
     seen: set[int] = set()
     candidates = []
@@ -102,8 +107,10 @@ def collect_candidates(index: LoadedIndex, question: str, query_vector: np.ndarr
                 dense=dense,
                 coverage=term_coverage(query_terms, set(terms(sentence.text)), weights),
                 context_coverage=term_coverage(query_terms, _context_terms(index, sentence), weights),
-                type_match=answer_type_matches(answer_type, sentence.text),
+                type_match=answer_type_matches(answer_type, sentence.text, question),
             )
+            candidate.absent = 1.0 - term_coverage(known_terms, _context_terms(index, sentence), weights) \
+                if known_terms else 0.0
             candidate.score = sentence_score(candidate.dense, candidate.coverage, candidate.context_coverage,
                                              hit.rank, candidate.type_match)
             candidates.append(candidate)
@@ -182,7 +189,7 @@ def answer_question(index: LoadedIndex, embedder: Embedder | None, question: str
     clock = time.perf_counter()
     candidates = collect_candidates(index, question, query_vector, retrieved)
     best = max(candidates, key=lambda c: c.score) if candidates else None
-    conf = confidence(best.dense, best.coverage, best.context_coverage, best.type_match) if best else 0.0
+    conf = confidence(best.dense, best.context_coverage, best.type_match) if best else 0.0
     if best is None or (options.abstain and conf < options.abstain_threshold):
         timings["answer_ms"] = (time.perf_counter() - clock) * 1000
         return Answer(question=question, text="The documents don't say.", abstained=True,

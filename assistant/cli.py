@@ -64,6 +64,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_chat = sub.add_parser("chat", help="interactive terminal chat")
     answering(p_chat)
+
+    p_eval = sub.add_parser("eval", help="evaluate systems on a question set")
+    common(p_eval)
+    p_eval.add_argument("--questions", type=Path, required=True, help="question set (.jsonl)")
+    p_eval.add_argument("--out", type=Path, help="report folder (default evals/runs/<timestamp>/)")
+    p_eval.add_argument("--systems", default="naive,dense,bm25,hybrid,full",
+                        help="comma-separated systems: naive, dense, bm25, hybrid, full")
+    p_eval.add_argument("--split", choices=["dev", "test"], help="only questions of this split")
+    p_eval.add_argument("--limit", type=_positive, help="only the first N questions")
     return parser
 
 
@@ -128,6 +137,9 @@ def _open_assistant(settings: Settings, explicit_corpus: bool):
 
 
 def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.answering import validate_question
+
+    validate_question(args.question, settings.max_question_chars)  # fail before any index build
     assistant = _open_assistant(settings, args.corpus is not None)
     answer = assistant.ask(args.question, doc_filter=args.docs)
     if args.json:
@@ -155,6 +167,52 @@ def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
             print(f"error: {exc}")
 
 
+def _corpus_cache_dir(corpus: Path) -> Path:
+    """An index folder under evals/cache/ keyed by the corpus's content, so reruns reuse it."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    paths = [corpus] if corpus.is_file() else sorted(p for p in corpus.rglob("*") if p.is_file())
+    for path in paths:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return Path("evals") / "cache" / digest.hexdigest()[:16]
+
+
+def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    import datetime as dt
+
+    from tqdm import tqdm
+
+    from assistant.evaluation import SYSTEMS, load_questions, run_evaluation, summarize
+    from assistant.models import EvalReport
+    from assistant.reports import summary_table, write_report
+
+    systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+    unknown = [s for s in systems if s not in SYSTEMS]
+    if unknown or not systems:
+        raise UserInputError(f"unknown system {unknown[0] if unknown else '(none)'}; choose from {', '.join(SYSTEMS)}")
+    questions = load_questions(args.questions, split=args.split, limit=args.limit)
+    if args.corpus is not None and args.index is None:
+        settings = settings.model_copy(update={"index": _corpus_cache_dir(settings.corpus)})
+    assistant = _open_assistant(settings, args.corpus is not None)
+    bar = tqdm(total=len(questions) * len(systems), desc="questions", unit="answer", file=sys.stderr)
+    records = run_evaluation(assistant, questions, systems, progress=lambda done, total: bar.update(done - bar.n))
+    bar.close()
+    summary = {s: summarize([r for r in records if r.system == s]) for s in systems}
+    now = dt.datetime.now(dt.timezone.utc)
+    report = EvalReport(questions_file=str(args.questions), corpus=str(settings.corpus),
+                        created_at=now.isoformat(timespec="seconds"),
+                        config=settings.model_dump(mode="json"),
+                        index_build_seconds=assistant.index.manifest.build_seconds,
+                        summary=summary, records=records)
+    out = args.out or Path("evals") / "runs" / now.strftime("%Y%m%dT%H%M%S")
+    paths = write_report(report, out)
+    print(summary_table(summary))
+    print(f"\nreport: {', '.join(str(p) for p in paths)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``assistant`` console script."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -165,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         settings = settings_from_args(args)
-        handler = {"index": _cmd_index, "ask": _cmd_ask, "chat": _cmd_chat}[args.command]
+        handler = {"index": _cmd_index, "ask": _cmd_ask, "chat": _cmd_chat, "eval": _cmd_eval}[args.command]
         return handler(args, settings)
     except AssistantError as exc:
         if args.debug:

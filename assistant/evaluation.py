@@ -119,7 +119,7 @@ def score_answer(question: EvalQuestion, answer: Answer, index: LoadedIndex, spa
                  ranks: list[int]) -> EvalRecord:
     """Every per-question metric for one answer."""
     record = EvalRecord(id=question.id, system="", question=question.question, answerable=question.answerable,
-                        tags=question.tags, abstained=answer.abstained, answer=answer, retrieval_ranks=ranks)
+                        gold_answers=question.answers, tags=question.tags, abstained=answer.abstained, answer=answer, retrieval_ranks=ranks)
     record.citations_valid = all(
         c.doc in index.documents and index.documents[c.doc].text[c.start:c.end] == c.quote for c in answer.citations)
     if answer.abstained or not question.answerable:
@@ -170,7 +170,8 @@ def run_evaluation(assistant: Assistant, questions: Sequence[EvalQuestion], syst
             except Exception as exc:  # an erroring question is a failure in every metric
                 latency = (time.perf_counter() - started) * 1000
                 record = EvalRecord(id=question.id, system=system, question=question.question,
-                                    answerable=question.answerable, tags=question.tags, errored=True,
+                                    answerable=question.answerable, gold_answers=question.answers,
+                                    tags=question.tags, errored=True,
                                     citations_valid=False, error=f"{type(exc).__name__}: {exc}")
             record.system = system
             record.latency_ms = latency

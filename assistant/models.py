@@ -179,6 +179,7 @@ class EvalRecord(BaseModel):
     system: str
     question: str
     answerable: bool
+    gold_answers: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list)
     abstained: bool = False
     errored: bool = False

@@ -53,7 +53,10 @@ def sentence_spans(text: str, start: int, end: int) -> list[tuple[int, int]]:
     spans = []
     cursor = start
     block = text[start:end]
+    marker = _BULLET_PREFIX.match(block)  # "1. item": the list number's dot is no boundary
     for match in _BOUNDARY.finditer(block):
+        if marker and match.start() < marker.end():
+            continue
         stop = start + match.end()
         punct = block[match.start()]
         if punct == "." and _is_abbreviation(text, start + match.start()):
