@@ -265,6 +265,12 @@ def label_blocks(text: str, repeated_lines: Iterable[str] = ()) -> list[Block]:
         # is about what the main text is about; teasers, promotions and disclaimers are not.
         if not inside[i] and final[i] == "good" and initial[i] in ("good", "neargood"):
             inside[i] = topical_overlap(text_i, vocabulary) >= MIN_TOPICAL_OVERLAP
+    if not any(inside[i] and final[i] == "good" for i in range(len(spans))):
+        # A short note has no long paragraph for the context rules to anchor on: keep every
+        # block that reads as a sentence (ends like one, has a few words, is not chrome).
+        final = ["good" if initial[i] != "bad" and _TERMINAL.search(t) and len(words(t)) >= 4 else final[i]
+                 for i, t in enumerate(texts)]
+        inside = [f == "good" for f in final]
     blocks = []
     for i, (start, end, bullet) in enumerate(spans):
         kind = "boilerplate"

@@ -124,11 +124,21 @@ def _cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _open_assistant(settings: Settings, explicit_corpus: bool):
+    """An Assistant whose index is fresh for its corpus: the one given with --corpus, else the
+    one the index was built from, else the default corpus when there is no index yet."""
+    from assistant.index_store import read_manifest
     from assistant.service import Assistant
 
     assistant = Assistant(settings)
-    if explicit_corpus or settings.corpus.exists():
-        built = assistant.ensure_index(settings.corpus, progress=_progress_printer())
+    corpus: Path | None = settings.corpus if explicit_corpus else None
+    if corpus is None:
+        manifest = read_manifest(settings.index)
+        if manifest is None:
+            corpus = settings.corpus
+        elif manifest.corpus and Path(manifest.corpus).exists():
+            corpus = Path(manifest.corpus)
+    if corpus is not None:
+        built = assistant.ensure_index(corpus, progress=_progress_printer())
         if built is not None:
             print(f"index updated in {built.seconds:.1f}s", file=sys.stderr)
         for warning in assistant.warnings:

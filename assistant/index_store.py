@@ -24,6 +24,7 @@ import datetime as _dt
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import shutil
 import time
@@ -43,6 +44,8 @@ from assistant.errors import IndexError_
 from assistant.lexical import terms
 from assistant.models import FORMAT_VERSION, Chunk, ChunkingSettings, Document, DocumentEntry, Manifest, Sentence
 from assistant.splitting import chunk_sentences, split_document
+
+logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every build at DEBUG
 
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"

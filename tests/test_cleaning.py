@@ -233,3 +233,20 @@ def test_hard_wrapped_paragraphs_join_into_one_block() -> None:
 )
 def test_is_heading_like(line: str, expected: bool) -> None:
     assert is_heading_like(line) is expected
+
+
+def test_copyright_notice_is_boilerplate_even_when_it_reads_like_prose() -> None:
+    notice = ("© 2024 The authors of this article, who wrote it in the spring and who share it with all of "
+              "their readers so that anyone can read it, print it and pass it on to others, as long as they "
+              "say where it came from and who wrote it.")
+    text = f"{PROSE_1}\n\n{notice}\n\n{PROSE_2}\n"
+    kinds = {text[b.start:b.end]: b.kind for b in label_blocks(text)}
+    assert kinds == {PROSE_1: "content", notice: "boilerplate", PROSE_2: "content"}
+
+
+def test_short_note_without_long_paragraphs_is_still_content():
+    text = "My Notes\n\nAspirin was discovered in 1897 by Felix Hoffmann.\nIt is used to reduce fever.\nCopyright (c) 2020 me\n"
+    kinds = {text[b.start:b.end]: b.kind for b in label_blocks(text)}
+    assert kinds["Aspirin was discovered in 1897 by Felix Hoffmann."] == "content"
+    assert kinds["It is used to reduce fever."] == "content"
+    assert kinds["Copyright (c) 2020 me"] == "boilerplate"
