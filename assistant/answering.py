@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -17,6 +17,7 @@ from assistant.retrieval import retrieve
 from assistant.scoring import (
     answer_type_matches,
     confidence,
+    entity_terms,
     expected_answer_type,
     idf,
     select_mmr,
@@ -50,6 +51,8 @@ class Candidate:
     context_coverage: float
     type_match: bool
     absent: float = 0.0
+    missing_entity: list[str] = field(default_factory=list)
+    passage_dense: float = 0.0
     score: float = 0.0
 
 
@@ -91,10 +94,17 @@ def collect_candidates(index: LoadedIndex, question: str, query_vector: np.ndarr
     # could have said it there but did not (a near miss). Terms unknown to the collection
     # are the asker's own wording and say nothing either way.
     known_terms = [t for t in query_terms if index.sentence_df.get(t, 0) > 0]
+    # Names in the question that the collection knows must appear around the answer.
+    known_entities = {word: stem(word) for word in entity_terms(question) if index.sentence_df.get(stem(word), 0) > 0}
+
     answer_type = expected_answer_type(question)
     seen: set[int] = set()
     candidates = []
     for hit in retrieved:
+        passage_dense = 0.0
+        if query_vector is not None:
+            position = index.chunk_position[hit.chunk.chunk_id]
+            passage_dense = float(index.dense.reconstruct(position) @ query_vector)
         for sid in hit.chunk.sentence_ids:
             sentence = index.sentences[sid]
             if sid in seen or not sentence.answerable:
@@ -105,14 +115,16 @@ def collect_candidates(index: LoadedIndex, question: str, query_vector: np.ndarr
                 sentence=sentence,
                 chunk=hit,
                 dense=dense,
+                passage_dense=passage_dense,
                 coverage=term_coverage(query_terms, set(terms(sentence.text)), weights),
                 context_coverage=term_coverage(query_terms, _context_terms(index, sentence), weights),
                 type_match=answer_type_matches(answer_type, sentence.text, question),
             )
-            candidate.absent = 1.0 - term_coverage(known_terms, _context_terms(index, sentence), weights) \
-                if known_terms else 0.0
+            context = _context_terms(index, sentence)
+            candidate.absent = 1.0 - term_coverage(known_terms, context, weights) if known_terms else 0.0
+            candidate.missing_entity = [word for word, term in known_entities.items() if term not in context]
             candidate.score = sentence_score(candidate.dense, candidate.coverage, candidate.context_coverage,
-                                             hit.rank, candidate.type_match)
+                                             hit.rank, candidate.type_match, bool(candidate.missing_entity))
             candidates.append(candidate)
     return candidates
 
@@ -121,6 +133,9 @@ def abstention_reason(question: str, best: Candidate | None, index: LoadedIndex)
     """A one-line explanation of why the documents do not answer the question."""
     if best is None:
         return "no passage in the documents matches the question"
+    if best.missing_entity:
+        return (f"the documents do not say; no passage about {', '.join(best.missing_entity)} answers it "
+                f"(nearest: \"{display_text(best.sentence.text)[:120]}\")")
     if not best.type_match:
         kind = expected_answer_type(question)
         return (f"the closest passages are about the subject but give no {kind}; "
@@ -189,7 +204,8 @@ def answer_question(index: LoadedIndex, embedder: Embedder | None, question: str
     clock = time.perf_counter()
     candidates = collect_candidates(index, question, query_vector, retrieved)
     best = max(candidates, key=lambda c: c.score) if candidates else None
-    conf = confidence(best.dense, best.context_coverage, best.type_match) if best else 0.0
+    conf = confidence(best.dense, best.passage_dense, best.context_coverage, best.type_match,
+                      bool(best.missing_entity)) if best else 0.0
     if best is None or (options.abstain and conf < options.abstain_threshold):
         timings["answer_ms"] = (time.perf_counter() - clock) * 1000
         return Answer(question=question, text="The documents don't say.", abstained=True,

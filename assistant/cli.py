@@ -211,7 +211,7 @@ def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     bar.close()
     summary = {s: summarize([r for r in records if r.system == s]) for s in systems}
     now = dt.datetime.now(dt.timezone.utc)
-    report = EvalReport(questions_file=str(args.questions), corpus=str(settings.corpus),
+    report = EvalReport(questions_file=str(args.questions), corpus=assistant.index.manifest.corpus,
                         created_at=now.isoformat(timespec="seconds"),
                         config=settings.model_dump(mode="json"),
                         index_build_seconds=assistant.index.manifest.build_seconds,

@@ -68,6 +68,7 @@ class LoadedIndex:
     sentence_df_total: int
     chunk_vectors: np.ndarray | None = None
     chunk_of_sentence: list[int] = field(default_factory=list)
+    chunk_position: dict[str, int] = field(default_factory=dict)
 
     @property
     def titles(self) -> dict[str, str]:
@@ -374,4 +375,5 @@ def load_index(index_dir: Path, verify: bool = True) -> LoadedIndex | None:
                 chunk_of_sentence[sid] = position
     return LoadedIndex(path=version, manifest=manifest, documents=documents, chunks=chunks, sentences=sentences,
                        dense=dense, sentence_vectors=sentence_vectors, bm25=lexical,
-                       sentence_df=df["df"], sentence_df_total=int(df["n"]), chunk_of_sentence=chunk_of_sentence)
+                       sentence_df=df["df"], sentence_df_total=int(df["n"]), chunk_of_sentence=chunk_of_sentence,
+                       chunk_position={c.chunk_id: i for i, c in enumerate(chunks)})

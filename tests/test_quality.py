@@ -17,11 +17,11 @@ from assistant.settings import Settings
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = ROOT / "evals" / "questions" / "gene_therapy.jsonl"
 
-# Last measured (full system, default settings): hit 0.831, abstention 0.60, false abstention 0.108.
+# Last measured (full system, default settings): hit 0.846, abstention 0.72, false abstention 0.062.
 MARGIN = 0.05
-MIN_HIT_RATE = 0.83 - MARGIN
-MIN_ABSTENTION = 0.60 - MARGIN
-MAX_FALSE_ABSTENTION = 0.11 + MARGIN
+MIN_HIT_RATE = 0.846 - MARGIN
+MIN_ABSTENTION = 0.72 - MARGIN
+MAX_FALSE_ABSTENTION = 0.062 + MARGIN
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +67,15 @@ def test_off_topic_questions_always_abstain(gene_therapy_records):
     off_topic = [r for r in records if r.system == "full" and "off-topic" in r.tags]
     assert off_topic
     assert all(r.abstained and r.answer and r.answer.reason for r in off_topic)
+
+
+@pytest.mark.model
+def test_near_miss_about_an_undescribed_price_abstains(gene_therapy_records):
+    """Luxturna is described and other drugs' prices are given, but not Luxturna's."""
+    questions, records = gene_therapy_records
+    luxturna = [r for r in records if r.system == "full" and r.question == "What is the list price of Luxturna?"]
+    assert luxturna and luxturna[0].abstained
+    assert "luxturna" in (luxturna[0].answer.reason or "").lower()
 
 
 @pytest.mark.model

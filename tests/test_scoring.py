@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import math
 
 import numpy as np
@@ -11,21 +10,13 @@ import pytest
 from assistant.scoring import (
     answer_type_matches,
     confidence,
+    entity_terms,
     expected_answer_type,
     idf,
     reciprocal_rank_fusion,
     select_mmr,
     term_coverage,
 )
-
-
-def call_confidence(dense: float, coverage: float = 0.5, context_coverage: float = 0.5,
-                    type_match: bool = True) -> float:
-    """``confidence`` with whichever of these evidence arguments its signature takes (its exact
-    inputs are being tuned; the properties tested here hold for any of them)."""
-    given = {"dense": dense, "coverage": coverage, "context_coverage": context_coverage, "type_match": type_match}
-    params = inspect.signature(confidence).parameters
-    return confidence(**{name: value for name, value in given.items() if name in params})
 
 
 # --- reciprocal rank fusion --------------------------------------------------------------------
@@ -147,26 +138,64 @@ def test_mmr_prefers_the_more_different_of_two_equal_scores() -> None:
 # --- confidence --------------------------------------------------------------------------------
 
 
+def test_confidence_hand_computed() -> None:
+    # z = -2.8 + 3.8*0.5 + 3.2*0.5 + 1.8*0.5 = 1.6
+    assert confidence(0.5, 0.5, 0.5, True) == pytest.approx(1 / (1 + math.exp(-1.6)))
+    # a missing value type subtracts 3.7, a missing name 1.0
+    assert confidence(0.5, 0.5, 0.5, False) == pytest.approx(1 / (1 + math.exp(2.1)))
+    assert confidence(0.5, 0.5, 0.5, True, True) == pytest.approx(1 / (1 + math.exp(-0.6)))
+
+
 def test_confidence_is_monotone_in_dense_similarity() -> None:
-    values = [call_confidence(d) for d in np.linspace(-1.0, 1.0, 21)]
-    assert all(a < b for a, b in zip(values, values[1:]))
+    values = [confidence(d, d, 0.5, True) for d in np.linspace(-1.0, 1.0, 21)]
+    assert values == sorted(values)
+    assert values[0] < values[-1]
 
 
-def test_confidence_is_monotone_in_coverage_and_type_match() -> None:
-    low = call_confidence(0.5, coverage=0.0, context_coverage=0.0)
-    high = call_confidence(0.5, coverage=1.0, context_coverage=1.0)
-    assert low < high
-    assert call_confidence(0.5, type_match=False) < call_confidence(0.5, type_match=True)
+def test_confidence_is_monotone_in_coverage_type_match_and_names() -> None:
+    assert confidence(0.5, 0.4, 0.0, True) < confidence(0.5, 0.4, 1.0, True)
+    assert confidence(0.5, 0.4, 0.5, False) < confidence(0.5, 0.4, 0.5, True)
+    assert confidence(0.5, 0.4, 0.5, True, True) < confidence(0.5, 0.4, 0.5, True, False)
 
 
 @pytest.mark.parametrize("dense", [-1.0, 0.0, 0.3, 0.6, 1.0])
 @pytest.mark.parametrize("coverage", [0.0, 0.5, 1.0])
 @pytest.mark.parametrize("type_match", [True, False])
 def test_confidence_is_within_unit_interval(dense: float, coverage: float, type_match: bool) -> None:
-    value = call_confidence(dense, coverage, coverage, type_match)
+    value = confidence(dense, dense, coverage, type_match)
     assert 0.0 <= value <= 1.0
-    assert math.isfinite(value)
 
 
 def test_confidence_spans_abstain_and_answer() -> None:
-    assert call_confidence(0.0, 0.0, 0.0, False) < 0.5 < call_confidence(1.0, 1.0, 1.0, True)
+    assert confidence(0.0, 0.0, 0.0, False) < 0.5 < confidence(1.0, 1.0, 1.0, True)
+
+
+
+
+# --- answer typing details -------------------------------------------------------------------
+
+
+def test_values_stated_in_the_question_do_not_count() -> None:
+    question = "How many patients took part in the two trials?"
+    assert not answer_type_matches("number", "The two studies were published today.", question)
+    assert answer_type_matches("number", "The two studies enrolled 41 patients.", question)
+
+
+def test_reference_marks_and_dates_are_not_counts() -> None:
+    question = "How many patients were treated?"
+    assert not answer_type_matches("number", "It was one of the first therapies.[4][5]", question)
+    assert not answer_type_matches("number", "The trials were published on July 11 in 2013.", question)
+    assert answer_type_matches("number", "In all, twelve patients were treated.", question)
+
+
+def test_name_questions_need_a_new_capitalised_name() -> None:
+    question = "Which university ran the trial in which Jesse Gelsinger died?"
+    assert expected_answer_type(question) == "name"
+    assert not answer_type_matches("name", "In 1999 Jesse Gelsinger died during a study.", question)
+    assert answer_type_matches("name", "The study was run by the University of Pennsylvania.", question)
+
+
+def test_entity_terms_are_names_not_field_acronyms() -> None:
+    assert entity_terms("What is the list price of Luxturna?") == ["luxturna"]
+    assert entity_terms("Which AAV9 vector carries the DNA?") == ["aav9"]
+    assert entity_terms("What does DNA encode?") == []
