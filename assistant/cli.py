@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="comma-separated systems: naive, dense, bm25, hybrid, full")
     p_eval.add_argument("--split", choices=["dev", "test"], help="only questions of this split")
     p_eval.add_argument("--limit", type=_positive, help="only the first N questions")
+    p_eval.add_argument("--compare", type=Path, help="an earlier run folder: add deltas and flipped questions")
+    p_eval.add_argument("--holdout-docs", type=_positive, metavar="N",
+                        help="also answer N sampled questions without their gold article and count abstentions")
     return parser
 
 
@@ -194,14 +197,21 @@ def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
     from tqdm import tqdm
 
-    from assistant.evaluation import SYSTEMS, load_questions, run_evaluation, summarize
+    from assistant.evaluation import (SYSTEMS, compare_records, load_questions, run_evaluation, run_holdout,
+                                      summarize, summarize_by_tag)
     from assistant.models import EvalReport
-    from assistant.reports import summary_table, write_report
+    from assistant.reports import comparison_table, load_report, summary_table, write_report
 
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     unknown = [s for s in systems if s not in SYSTEMS]
     if unknown or not systems:
         raise UserInputError(f"unknown system {unknown[0] if unknown else '(none)'}; choose from {', '.join(SYSTEMS)}")
+    previous = None
+    if args.compare is not None:
+        try:
+            previous = load_report(args.compare)
+        except (OSError, ValueError) as exc:
+            raise UserInputError(f"cannot read the run to compare with in {args.compare}") from exc
     questions = load_questions(args.questions, split=args.split, limit=args.limit)
     if args.corpus is not None and args.index is None:
         settings = settings.model_copy(update={"index": _corpus_cache_dir(settings.corpus)})
@@ -209,17 +219,28 @@ def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     bar = tqdm(total=len(questions) * len(systems), desc="questions", unit="answer", file=sys.stderr)
     records = run_evaluation(assistant, questions, systems, progress=lambda done, total: bar.update(done - bar.n))
     bar.close()
-    summary = {s: summarize([r for r in records if r.system == s]) for s in systems}
+    if args.holdout_docs:
+        bar = tqdm(total=args.holdout_docs, desc="held-out gold", unit="question", file=sys.stderr)
+        records += run_holdout(assistant, questions, args.holdout_docs,
+                               progress=lambda done, total: bar.update(done - bar.n))
+        bar.close()
+    names = list(dict.fromkeys(r.system for r in records))
+    summary = {s: summarize([r for r in records if r.system == s]) for s in names}
     now = dt.datetime.now(dt.timezone.utc)
     report = EvalReport(questions_file=str(args.questions), corpus=assistant.index.manifest.corpus,
                         created_at=now.isoformat(timespec="seconds"),
-                        config=settings.model_dump(mode="json"),
+                        config={**settings.model_dump(mode="json"), "systems": systems, "split": args.split,
+                                "limit": args.limit, "holdout_docs": args.holdout_docs},
                         index_build_seconds=assistant.index.manifest.build_seconds,
-                        summary=summary, records=records)
+                        summary=summary, by_tag=summarize_by_tag(records), records=records)
+    flips = compare_records(records, previous.records) if previous else []
     out = args.out or Path("evals") / "runs" / now.strftime("%Y%m%dT%H%M%S")
-    paths = write_report(report, out)
-    print(summary_table(summary))
-    print(f"\nreport: {', '.join(str(p) for p in paths)}")
+    paths = write_report(report, out, settings.abstain_threshold, previous, flips)
+    print(comparison_table(summary, previous.summary) if previous else summary_table(summary))
+    if previous:
+        print(f"\n{sum(f[2] == 'fixed' for f in flips)} fixed, {sum(f[2] == 'broken' for f in flips)} broken since "
+              f"{args.compare}")
+    print(f"\nreport: {out}/ ({', '.join(p.name for p in paths)})")
     return 0
 
 

@@ -223,3 +223,59 @@ def summarize(records: Sequence[EvalRecord]) -> dict[str, float]:
         "latency_p50_ms": percentile(latencies, 50),
         "latency_p95_ms": percentile(latencies, 95),
     }
+
+
+def summarize_by_tag(records: Sequence[EvalRecord]) -> dict[str, dict[str, dict[str, float]]]:
+    """Summary per tag, then per system."""
+    tags = sorted({t for r in records for t in r.tags})
+    systems = list(dict.fromkeys(r.system for r in records))
+    return {tag: {s: summarize([r for r in records if r.system == s and tag in r.tags]) for s in systems}
+            for tag in tags}
+
+
+def compare_records(current: Sequence[EvalRecord], previous: Sequence[EvalRecord]) -> list[tuple[str, str, str, str]]:
+    """Questions whose outcome flipped since a previous run: (system, id, 'fixed'|'broken', question).
+
+    An outcome is correct when an answerable question is a hit or an unanswerable one abstained.
+    """
+    def correct(r: EvalRecord) -> bool:
+        return not r.errored and (r.hit if r.answerable else r.abstained)
+
+    before = {(r.system, r.id): correct(r) for r in previous}
+    flips = []
+    for r in current:
+        key = (r.system, r.id)
+        if key in before and before[key] != correct(r):
+            flips.append((r.system, r.id, "fixed" if correct(r) else "broken", r.question))
+    return flips
+
+
+def run_holdout(assistant: Assistant, questions: Sequence[EvalQuestion], count: int, seed: int = 13,
+                progress: Callable[[int, int], None] | None = None) -> list[EvalRecord]:
+    """Abstention without the gold article: for ``count`` sampled answerable questions, answer
+    with retrieval restricted to every document except the question's gold documents (as if
+    they were not indexed; BM25 statistics still include them) and record whether it abstained.
+    """
+    import random
+
+    index = assistant.index
+    pool = [q for q in questions if q.answerable and q.evidence]
+    sample = random.Random(seed).sample(pool, min(count, len(pool)))
+    records = []
+    for number, question in enumerate(sample, 1):
+        gold = {e.doc for e in question.evidence}
+        others = [d for d in index.manifest.documents if d not in gold]
+        started = time.perf_counter()
+        try:
+            answer = assistant.ask(question.question, doc_filter=others) if others else None
+            record = EvalRecord(id=question.id, system="full-holdout", question=question.question, answerable=False,
+                                gold_answers=question.answers, tags=["holdout", *question.tags],
+                                abstained=answer is None or answer.abstained, answer=answer)
+        except Exception as exc:  # counted as a failure, never dropped
+            record = EvalRecord(id=question.id, system="full-holdout", question=question.question, answerable=False,
+                                tags=["holdout", *question.tags], errored=True, error=f"{type(exc).__name__}: {exc}")
+        record.latency_ms = (time.perf_counter() - started) * 1000
+        records.append(record)
+        if progress:
+            progress(number, len(sample))
+    return records

@@ -55,21 +55,114 @@ def misses_markdown(records: Sequence[EvalRecord], system: str) -> str:
     return "\n".join(out)
 
 
-def write_report(report: EvalReport, out_dir: Path) -> list[Path]:
-    """Write report.json and report.md into ``out_dir``; returns the paths written."""
+def write_report(report: EvalReport, out_dir: Path, threshold: float, previous: EvalReport | None = None,
+                 flips: Sequence[tuple[str, str, str, str]] = ()) -> list[Path]:
+    """Write report.json, report.md and the PNG plots into ``out_dir``; returns the paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path = out_dir / "report.json"
     json_path.write_text(report.model_dump_json(indent=1), encoding="utf-8")
-    md = [f"# Evaluation of {report.questions_file}", "", f"Corpus: {report.corpus}  ", f"Run: {report.created_at}",
-          "", summary_table(report.summary), ""]
+    md = [f"# Evaluation of {report.questions_file}", "", f"Corpus: {report.corpus}  ", f"Run: {report.created_at}  ",
+          f"Index build: {report.index_build_seconds:.1f}s", "",
+          "Rates are over answerable questions (hit, EM, F1, gold cited, R@k, false abstain) or unanswerable ones "
+          "(abstain); counts are answered/abstained/errored; an errored question fails every metric.", ""]
+    if previous is not None:
+        md += [f"## Compared with {previous.created_at} (delta in points)", "",
+               comparison_table(report.summary, previous.summary), "", "### Flipped questions", ""]
+        md += [f"- {kind}: `{system}` {qid} {question}" for system, qid, kind, question in flips] or ["none"]
+        md.append("")
+    else:
+        md += [summary_table(report.summary), ""]
+    if report.by_tag:
+        md += ["## By tag", "", tag_table(report.by_tag), ""]
+    plots = write_plots(report, out_dir, threshold)
+    md += ["## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots] + [""]
     for system in report.summary:
         md.extend([misses_markdown(report.records, system), ""])
     md_path = out_dir / "report.md"
     md_path.write_text("\n".join(md), encoding="utf-8")
-    return [json_path, md_path]
+    return [json_path, md_path, *plots]
 
 
 def load_report(path: Path) -> EvalReport:
     """Read a report.json (a run folder or the file itself)."""
     path = path / "report.json" if path.is_dir() else path
     return EvalReport.model_validate(json.loads(path.read_text(encoding="utf-8")))
+
+
+def comparison_table(summary: dict[str, dict[str, float]], previous: dict[str, dict[str, float]]) -> str:
+    """The summary table with a delta (current - previous) beside each rate."""
+    header = ["system", "answered/abstained/errored"] + [label for _, label in TABLE_COLUMNS]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for system, figures in summary.items():
+        cells = [system, f"{int(figures['answered'])}/{int(figures['abstained'])}/{int(figures['errored'])}"]
+        for key, _ in TABLE_COLUMNS:
+            cell = _cell(key, figures[key])
+            if system in previous and key in previous[system]:
+                delta = figures[key] - previous[system][key]
+                cell += f" ({delta:+.1f})" if key.endswith("_ms") else f" ({100 * delta:+.1f})"
+            cells.append(cell)
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def tag_table(by_tag: dict[str, dict[str, dict[str, float]]]) -> str:
+    """Per tag and system: questions, hit rate (answerable) and abstention (unanswerable)."""
+    lines = ["| tag | system | questions | hit | abstained on unanswerable | false abstain |", "|---|---|---|---|---|---|"]
+    for tag, systems in by_tag.items():
+        for system, f in systems.items():
+            lines.append(f"| {tag} | {system} | {int(f['questions'])} | {_cell('h', f['hit_rate'])} | "
+                         f"{_cell('a', f['abstention_recall'])} | {_cell('f', f['false_abstention'])} |")
+    return "\n".join(lines)
+
+
+def write_plots(report: EvalReport, out_dir: Path, threshold: float) -> list[Path]:
+    """PNG plots: key metrics per system, latency histogram, and the confidence distribution of
+    answerable versus unanswerable questions with the abstention threshold."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    paths = []
+    systems = list(report.summary)
+    keys = ["hit_rate", "gold_cited_any", "f1", "abstention_recall", "false_abstention"]
+    fig, ax = plt.subplots(figsize=(9, 4))
+    width = 0.8 / max(1, len(systems))
+    for i, system in enumerate(systems):
+        ax.bar([k + i * width for k in range(len(keys))], [report.summary[system][k] for k in keys], width, label=system)
+    ax.set_xticks([k + 0.4 - width / 2 for k in range(len(keys))], keys)
+    ax.set_ylim(0, 1)
+    ax.set_title("Metrics per system")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    paths.append(out_dir / "metrics.png")
+    fig.savefig(paths[-1])
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for system in systems:
+        ax.hist([r.latency_ms for r in report.records if r.system == system], bins=30, alpha=0.5, label=system)
+    ax.set_xlabel("latency per question (ms)")
+    ax.set_title("Latency")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    paths.append(out_dir / "latency.png")
+    fig.savefig(paths[-1])
+    plt.close(fig)
+
+    main = "full" if "full" in systems else systems[-1]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for answerable, label in ((True, "answerable"), (False, "unanswerable")):
+        values = [r.answer.confidence for r in report.records
+                  if r.system == main and r.answer is not None and r.answerable == answerable]
+        if values:
+            ax.hist(values, bins=20, range=(0, 1), alpha=0.6, label=f"{label} ({len(values)})")
+    ax.axvline(threshold, color="black", linestyle="--", label=f"abstention threshold {threshold:.2f}")
+    ax.set_xlabel(f"confidence ({main})")
+    ax.set_title("Confidence of answerable vs unanswerable questions")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    paths.append(out_dir / "confidence.png")
+    fig.savefig(paths[-1])
+    plt.close(fig)
+    return paths
