@@ -32,9 +32,10 @@ CONTEXT_SENTENCES = 2
 class AnswerOptions:
     """Per-question knobs (defaults come from Settings)."""
 
-    k: int = 8
+    k: int = 12
     max_sentences: int = 2
     mode: RetrievalMode = "hybrid"
+    fusion_weights: tuple[float, float] = (1.0, 1.0)
     abstain_threshold: float = 0.5
     abstain: bool = True
     max_question_chars: int = 2000
@@ -199,7 +200,7 @@ def answer_question(index: LoadedIndex, embedder: Embedder | None, question: str
         query_vector = embedder.encode([question])[0]
     timings["embed_ms"] = (time.perf_counter() - clock) * 1000
     clock = time.perf_counter()
-    retrieved = retrieve(index, question, query_vector, options.k, options.mode, doc_filter)
+    retrieved = retrieve(index, question, query_vector, options.k, options.mode, doc_filter, options.fusion_weights)
     timings["retrieve_ms"] = (time.perf_counter() - clock) * 1000
     clock = time.perf_counter()
     candidates = collect_candidates(index, question, query_vector, retrieved)

@@ -108,8 +108,10 @@ def system_answer(assistant: Assistant, system: str, question: str) -> Answer:
     """Answer with one of the compared systems."""
     if system == "naive":
         return naive_answer(assistant, question)
-    if system in ("dense", "bm25", "hybrid"):
+    if system in ("dense", "bm25"):
         return assistant.ask(question, mode=system)  # type: ignore[arg-type]
+    if system == "hybrid":  # plain reciprocal rank fusion, equal weights
+        return assistant.ask(question, mode="hybrid", fusion_weights=(1.0, 1.0))
     if system == "full":
         return assistant.ask(question)
     raise UserInputError(f"unknown system {system!r}; choose from {', '.join(SYSTEMS)}")
@@ -142,10 +144,10 @@ def score_answer(question: EvalQuestion, answer: Answer, index: LoadedIndex, spa
     return record
 
 
-def retrieval_ranks(index: LoadedIndex, assistant: Assistant, question: str, mode: str,
+def retrieval_ranks(index: LoadedIndex, question: str, mode: str, weights: tuple[float, float],
                     spans: list[tuple[str, int, int]], vector: np.ndarray | None) -> list[int]:
     """Ranks (from 1, top 10) of retrieved chunks that contain a gold evidence span."""
-    hits = retrieve(index, question, vector, 10, mode)  # type: ignore[arg-type]
+    hits = retrieve(index, question, vector, 10, mode, weights=weights)  # type: ignore[arg-type]
     return [h.rank for h in hits
             if any(doc == h.chunk.doc_id and spans_overlap(h.chunk.start, h.chunk.end, s, e) for doc, s, e in spans)]
 
@@ -165,7 +167,9 @@ def run_evaluation(assistant: Assistant, questions: Sequence[EvalQuestion], syst
             try:
                 answer = system_answer(assistant, system, question.question)
                 latency = (time.perf_counter() - started) * 1000
-                ranks = retrieval_ranks(index, assistant, question.question, mode, spans, vector) if spans else []
+                weights = (1.0, 1.0) if system == "hybrid" else \
+                    (assistant.settings.dense_weight, assistant.settings.lexical_weight)
+                ranks = retrieval_ranks(index, question.question, mode, weights, spans, vector) if spans else []
                 record = score_answer(question, answer, index, spans, ranks)
             except Exception as exc:  # an erroring question is a failure in every metric
                 latency = (time.perf_counter() - started) * 1000

@@ -57,8 +57,12 @@ def lexical_search(index: LoadedIndex, question: str, depth: int,
 
 
 def retrieve(index: LoadedIndex, question: str, query_vector: np.ndarray | None, k: int,
-             mode: RetrievalMode = "hybrid", doc_filter: Collection[str] | None = None) -> list[RetrievedChunk]:
-    """The ``k`` best chunks for a question in the given mode, with ranks from each retriever."""
+             mode: RetrievalMode = "hybrid", doc_filter: Collection[str] | None = None,
+             weights: tuple[float, float] = (1.0, 1.0)) -> list[RetrievedChunk]:
+    """The ``k`` best chunks for a question in the given mode, with ranks from each retriever.
+
+    ``weights`` are the (dense, lexical) weights of reciprocal rank fusion in hybrid mode.
+    """
     allowed = allowed_chunks(index, doc_filter)
     depth = max(CANDIDATE_DEPTH, 4 * k)
     dense = dense_search(index, query_vector, depth, allowed) if mode != "bm25" and query_vector is not None else []
@@ -70,7 +74,7 @@ def retrieve(index: LoadedIndex, question: str, query_vector: np.ndarray | None,
     elif mode == "bm25":
         fused = lexical
     else:
-        fused = reciprocal_rank_fusion([[p for p, _ in dense], [p for p, _ in lexical]])
+        fused = reciprocal_rank_fusion([[p for p, _ in dense], [p for p, _ in lexical]], weights=list(weights))
     results = []
     for rank, (pos, score) in enumerate(fused[:k], 1):
         d_rank, d_score = dense_info.get(pos, (0, 0.0))

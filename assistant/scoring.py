@@ -47,7 +47,7 @@ _DATE_Q = re.compile(r"^\W*(?:and |so |but )?when\b|\b(what|which) (year|date|de
                      re.I)
 _MONEY_A = re.compile(r"[$€£¥]|\b(dollars?|euros?|pounds?|usd|eur)\b|\b\d[\d,.]*\s*(million|billion|thousand)\b", re.I)
 _NUMBER_A = re.compile(r"\d+(?:[.,]\d+)*|\b(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
-                       r"thirty|forty|fifty|hundred|thousand|million|billion|dozen|half)\b", re.I)
+                       r"thirty|forty|fifty|hundreds?|thousands?|millions?|billions?|dozens?|tens|half)\b", re.I)
 _DATE_A = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b|\b(january|february|march|april|may|june|july|august|september|"
                      r"october|november|december)\b|\b(century|decade|today|yesterday|year)\b", re.I)
 

@@ -91,10 +91,11 @@ class Assistant:
 
     def ask(self, question: str, *, k: int | None = None, max_sentences: int | None = None,
             mode: RetrievalMode | None = None, doc_filter: Collection[str] | None = None,
-            abstain: bool = True) -> Answer:
+            abstain: bool = True, fusion_weights: tuple[float, float] | None = None) -> Answer:
         """Answer one question with cited sentences or an abstention."""
         options = AnswerOptions(
             k=k or self.settings.k,
+            fusion_weights=fusion_weights or (self.settings.dense_weight, self.settings.lexical_weight),
             max_sentences=max_sentences or self.settings.max_sentences,
             mode=mode or self.settings.mode,
             abstain_threshold=self.settings.abstain_threshold,

@@ -26,7 +26,9 @@ class Settings(BaseSettings):
     )
     chunking: ChunkingSettings = ChunkingSettings()
     mode: RetrievalMode = "hybrid"
-    k: int = Field(8, ge=1, le=200)
+    k: int = Field(12, ge=1, le=200)
+    dense_weight: float = Field(1.0, ge=0.0, description="weight of the dense ranking in reciprocal rank fusion")
+    lexical_weight: float = Field(1.0, ge=0.0, description="weight of the BM25 ranking in reciprocal rank fusion")
     max_sentences: int = Field(2, ge=1, le=10)
     max_question_chars: int = Field(2000, ge=10)
     abstain_threshold: float = Field(0.5, ge=0.0, le=1.0)

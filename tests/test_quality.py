@@ -17,11 +17,12 @@ from assistant.settings import Settings
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = ROOT / "evals" / "questions" / "gene_therapy.jsonl"
 
-# Last measured (full system, default settings): hit 0.846, abstention 0.72, false abstention 0.062.
+# Last measured (130 questions, full system, default settings): hit 0.779, abstention 0.714,
+# false abstention 0.053 (`assistant eval --questions evals/questions/gene_therapy.jsonl`).
 MARGIN = 0.05
-MIN_HIT_RATE = 0.846 - MARGIN
-MIN_ABSTENTION = 0.72 - MARGIN
-MAX_FALSE_ABSTENTION = 0.062 + MARGIN
+MIN_HIT_RATE = 0.779 - MARGIN
+MIN_ABSTENTION = 0.714 - MARGIN
+MAX_FALSE_ABSTENTION = 0.053 + MARGIN
 
 
 @pytest.fixture(scope="module")
