@@ -65,6 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
     p_chat = sub.add_parser("chat", help="interactive terminal chat")
     answering(p_chat)
 
+    p_serve = sub.add_parser("serve", help="start the browser UI")
+    common(p_serve)
+    p_serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, local only)")
+    p_serve.add_argument("--port", type=_positive, default=7860, help="port (default 7860)")
+    p_serve.add_argument("--queue-size", type=_positive, default=64, help="requests that may wait (default 64)")
+    p_serve.add_argument("--concurrency", type=_positive, default=4, help="requests answered at once (default 4)")
+
     p_eval = sub.add_parser("eval", help="evaluate systems on a question set")
     common(p_eval)
     p_eval.add_argument("--questions", type=Path, required=True, help="question set (.jsonl)")
@@ -244,6 +251,21 @@ def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.ui import build_app
+
+    assistant = _open_assistant(settings, args.corpus is not None)
+    assistant.index  # load (and verify) before accepting requests
+    assistant.embedder.encode(["warm up"])
+    app = build_app(assistant)
+    app.queue(max_size=args.queue_size, default_concurrency_limit=args.concurrency)
+    print(f"serving {len(assistant.index.manifest.documents)} documents on http://{args.host}:{args.port}",
+          file=sys.stderr, flush=True)
+    app.launch(server_name=args.host, server_port=args.port, share=False, show_error=False, quiet=True,
+               max_file_size="10mb", strict_cors=True, footer_links=["api"])
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``assistant`` console script."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -254,7 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         settings = settings_from_args(args)
-        handler = {"index": _cmd_index, "ask": _cmd_ask, "chat": _cmd_chat, "eval": _cmd_eval}[args.command]
+        handler = {"index": _cmd_index, "ask": _cmd_ask, "chat": _cmd_chat, "eval": _cmd_eval,
+                   "serve": _cmd_serve}[args.command]
         return handler(args, settings)
     except AssistantError as exc:
         if args.debug:

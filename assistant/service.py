@@ -89,6 +89,48 @@ class Assistant:
         log.info("rebuilding index: %s", reason)
         return self.build(corpus, progress)
 
+    def add_document(self, name: str, data: bytes, progress: Progress | None = None) -> str:
+        """Validate an upload, store it in the corpus folder and update the index in place.
+
+        Returns the new document id. On any failure the corpus and index are as before.
+        """
+        from assistant.corpus_admin import prepare_upload, write_document
+
+        file_name, payload = prepare_upload(name, data)
+        corpus = self.settings.corpus
+        with self._lock:
+            target = corpus / file_name
+            previous = target.read_bytes() if target.exists() else None
+            write_document(corpus, file_name, payload)
+            try:
+                self.build(corpus, progress)
+            except Exception:
+                if previous is None:
+                    target.unlink(missing_ok=True)
+                else:
+                    write_document(corpus, file_name, previous)
+                raise
+            if file_name not in self.index.manifest.documents:
+                reason = next((w for w in self.warnings if w.startswith(file_name)), "it has no readable text")
+                target.unlink(missing_ok=True)
+                self.build(corpus, progress)
+                raise UserInputError(f"{file_name} was not added: {reason}")
+        return file_name
+
+    def remove_document(self, doc_id: str) -> None:
+        """Delete a document from the corpus folder and the index."""
+        from assistant.corpus_admin import document_path
+
+        with self._lock:
+            path = document_path(self.settings.corpus, doc_id)
+            data = path.read_bytes()
+            path.unlink()
+            try:
+                self.build(self.settings.corpus)
+            except Exception:
+                path.write_bytes(data)
+                raise
+
     def ask(self, question: str, *, k: int | None = None, max_sentences: int | None = None,
             mode: RetrievalMode | None = None, doc_filter: Collection[str] | None = None,
             abstain: bool = True, fusion_weights: tuple[float, float] | None = None) -> Answer:

@@ -1,0 +1,215 @@
+"""The Gradio app: chat with clickable citations, settings, corpus management, evaluation.
+
+``build_app`` only builds the Blocks; ``assistant serve`` launches it. Every handler calls the
+same library API as the CLI (``Assistant``) and the pure formatters of ``ui_format``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from assistant.conversation import resolve_follow_up
+from assistant.errors import AssistantError
+from assistant.models import Answer
+from assistant.service import Assistant
+from assistant.ui_format import CARD_CSS, CARD_JS, answer_card_html, answer_markdown, chat_text
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = [
+    "How much does Zolgensma cost?",
+    "What is the packaging capacity of AAV vectors?",
+    "Who died in 1999 during a gene therapy study?",
+    "How does ex vivo gene therapy work?",
+]
+EMPTY_CARD = "<div class=\"answer-card\"><p class=\"hint\">Ask a question to see a cited answer here.</p></div>"
+
+
+def documents_table(assistant: Assistant) -> list[list[Any]]:
+    """Rows of (document, title, characters, chunks) for the corpus tab."""
+    try:
+        entries = assistant.index.manifest.documents
+    except AssistantError:
+        return []
+    return [[doc_id, e.title, e.chars, e.chunks] for doc_id, e in sorted(entries.items())]
+
+
+def _document_text(assistant: Assistant):
+    def lookup(doc_id: str) -> str | None:
+        document = assistant.index.documents.get(doc_id)
+        return document.text if document else None
+    return lookup
+
+
+def ask_in_chat(assistant: Assistant, question: str, history: list[dict], asked: list[str], max_sentences: int,
+                mode: str, docs: list[str] | None) -> tuple[list[dict], list[str], str, str, Answer | None]:
+    """Answer one chat turn: resolve a follow-up, answer, and render every output."""
+    history = list(history or [])
+    asked = list(asked or [])
+    try:
+        searched = resolve_follow_up(question, asked, assistant.index.sentence_df)
+        answer = assistant.ask(searched, max_sentences=int(max_sentences), mode=mode, doc_filter=docs or None)
+    except AssistantError as exc:
+        message = f"⚠ {exc}"
+        history += [{"role": "user", "content": question}, {"role": "assistant", "content": message}]
+        card = f"<div class=\"answer-card\"><div class=\"abstain error\">{gr_escape(message)}</div></div>"
+        return history, asked, card, "", None
+    answer = answer.model_copy(update={"question": question.strip(), "searched_question": searched})
+    asked.append(searched)
+    history += [{"role": "user", "content": question}, {"role": "assistant", "content": chat_text(answer)}]
+    return history, asked, answer_card_html(answer, _document_text(assistant)), answer_markdown(answer), answer
+
+
+def gr_escape(text: str) -> str:
+    """HTML-escape a message."""
+    from html import escape
+
+    return escape(text)
+
+
+def build_app(assistant: Assistant, questions_dir: Path = Path("evals/questions"),
+              runs_dir: Path = Path("evals/runs")) -> gr.Blocks:
+    """The Blocks app (not launched)."""
+    doc_ids = lambda: sorted(documents_table_ids(assistant))  # noqa: E731
+
+    with gr.Blocks(title="Cited answers") as app:
+        gr.Markdown("## Ask the documents\nEvery sentence of an answer is quoted from a document; click a number "
+                    "to see where.")
+        asked = gr.State([])
+        with gr.Tab("Chat"):
+            with gr.Row():
+                with gr.Column(scale=3):
+                    chat = gr.Chatbot(label="Conversation", height=300, render_markdown=False, elem_id="chat")
+                    with gr.Row():
+                        question = gr.Textbox(placeholder="Ask a question about the documents", show_label=False,
+                                              scale=5, elem_id="question", max_lines=3)
+                        send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                    gr.Examples(EXAMPLES, inputs=question, label="Examples")
+                    card = gr.HTML(EMPTY_CARD, css_template=CARD_CSS, js_on_load=CARD_JS, elem_id="answer-card")
+                    markdown = gr.Textbox(label="Copy this answer as Markdown", lines=4, buttons=["copy"],
+                                          elem_id="answer-markdown", interactive=False)
+                with gr.Column(scale=1):
+                    max_sentences = gr.Slider(1, 3, value=assistant.settings.max_sentences, step=1,
+                                              label="Sentences per answer")
+                    mode = gr.Radio(["hybrid", "dense", "bm25"], value=assistant.settings.mode, label="Retrieval")
+                    docs = gr.Dropdown(choices=doc_ids(), multiselect=True, label="Only these documents",
+                                       elem_id="doc-filter")
+                    clear = gr.Button("New conversation")
+
+            def on_ask(q, history, asked_so_far, n, m, selected):
+                history, asked_now, card_html, md, _ = ask_in_chat(assistant, q, history, asked_so_far, n, m, selected)
+                return history, asked_now, card_html, md, ""
+
+            outputs = [chat, asked, card, markdown, question]
+            inputs = [question, chat, asked, max_sentences, mode, docs]
+            send.click(on_ask, inputs, outputs, api_visibility="private")
+            question.submit(on_ask, inputs, outputs, api_visibility="private")
+            clear.click(lambda: ([], [], EMPTY_CARD, ""), None, [chat, asked, card, markdown],
+                        api_visibility="private")
+
+        with gr.Tab("Corpus"):
+            table = gr.Dataframe(headers=["document", "title", "characters", "chunks"],
+                                 value=documents_table(assistant), interactive=False, elem_id="documents")
+            upload = gr.File(label="Add documents (.txt, .md, .html, .pdf; at most 10 MB each)",
+                             file_count="multiple", file_types=[".txt", ".md", ".html", ".htm", ".pdf"],
+                             elem_id="upload")
+            status = gr.Markdown(elem_id="corpus-status")
+            with gr.Row():
+                remove_choice = gr.Dropdown(choices=doc_ids(), label="Remove a document", elem_id="remove-choice")
+                remove = gr.Button("Remove", variant="stop")
+
+            def on_upload(files):
+                messages = []
+                for file in files or []:
+                    path = Path(file if isinstance(file, str) else file.name)
+                    try:
+                        data = path.read_bytes()
+                        doc_id = assistant.add_document(path.name, data)
+                        messages.append(f"✅ added {doc_id}")
+                    except AssistantError as exc:
+                        messages.append(f"❌ {exc}")
+                    except OSError as exc:
+                        messages.append(f"❌ {path.name}: cannot read the upload ({exc.strerror})")
+                choices = doc_ids()
+                return ("\n\n".join(messages) or "No file.", documents_table(assistant), gr.update(choices=choices),
+                        gr.update(choices=choices, value=None), None)
+
+            def on_remove(doc_id):
+                if not doc_id:
+                    return "Choose a document to remove.", documents_table(assistant), gr.update(), gr.update()
+                try:
+                    assistant.remove_document(doc_id)
+                    message = f"🗑 removed {doc_id}"
+                except AssistantError as exc:
+                    message = f"❌ {exc}"
+                choices = doc_ids()
+                return message, documents_table(assistant), gr.update(choices=choices), gr.update(choices=choices,
+                                                                                                  value=None)
+
+            upload.upload(on_upload, upload, [status, table, docs, remove_choice, upload], api_visibility="private")
+            remove.click(on_remove, remove_choice, [status, table, docs, remove_choice], api_visibility="private")
+
+        with gr.Tab("Evaluation"):
+            sets = sorted(str(p) for p in questions_dir.glob("*.jsonl")) if questions_dir.exists() else []
+            question_set = gr.Dropdown(choices=sets, value=sets[0] if sets else None, label="Question set")
+            with gr.Row():
+                systems = gr.CheckboxGroup(["naive", "dense", "bm25", "hybrid", "full"], value=["naive", "full"],
+                                           label="Systems")
+                limit = gr.Number(value=0, precision=0, label="Limit (0 = all questions)")
+            run = gr.Button("Run evaluation")
+            summary = gr.Markdown()
+            with gr.Row():
+                plot_metrics = gr.Image(label="Metrics", type="filepath")
+                plot_confidence = gr.Image(label="Confidence", type="filepath")
+                plot_latency = gr.Image(label="Latency", type="filepath")
+
+            def on_eval(path, chosen, n, progress=gr.Progress()):
+                from assistant.evaluation import load_questions, run_evaluation, summarize, summarize_by_tag
+                from assistant.models import EvalReport
+                from assistant.reports import summary_table, write_report
+
+                if not path or not chosen:
+                    return "Choose a question set and at least one system.", None, None, None
+                try:
+                    questions = load_questions(Path(path), limit=int(n) or None)
+                except AssistantError as exc:
+                    return f"❌ {exc}", None, None, None
+                records = run_evaluation(assistant, questions, chosen,
+                                         progress=lambda done, total: progress(done / total))
+                names = list(dict.fromkeys(r.system for r in records))
+                result = {s: summarize([r for r in records if r.system == s]) for s in names}
+                now = dt.datetime.now(dt.timezone.utc)
+                report = EvalReport(questions_file=path, corpus=assistant.index.manifest.corpus,
+                                    created_at=now.isoformat(timespec="seconds"), summary=result,
+                                    by_tag=summarize_by_tag(records), records=records)
+                out = runs_dir / f"ui-{now.strftime('%Y%m%dT%H%M%S')}"
+                paths = write_report(report, out, assistant.settings.abstain_threshold)
+                pngs = {p.stem: str(p) for p in paths if p.suffix == ".png"}
+                return (summary_table(result) + f"\n\nReport: `{out}`", pngs.get("metrics"), pngs.get("confidence"),
+                        pngs.get("latency"))
+
+            run.click(on_eval, [question_set, systems, limit], [summary, plot_metrics, plot_confidence, plot_latency],
+                      api_visibility="private", concurrency_limit=1)
+
+        def api_ask(question: str, max_sentences: int = 2, mode: str = "hybrid",
+                    documents: list[str] | None = None) -> dict:
+            """Answer a question; returns the answer contract (see README)."""
+            try:
+                answer = assistant.ask(question, max_sentences=int(max_sentences), mode=mode,  # type: ignore[arg-type]
+                                       doc_filter=documents or None)
+            except AssistantError as exc:
+                return {"error": str(exc)}
+            return answer.model_dump(mode="json")
+
+        gr.api(api_ask, api_name="ask")
+    return app
+
+
+def documents_table_ids(assistant: Assistant) -> list[str]:
+    """Document ids of the current index."""
+    return [row[0] for row in documents_table(assistant)]
