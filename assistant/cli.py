@@ -65,6 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     p_chat = sub.add_parser("chat", help="interactive terminal chat")
     answering(p_chat)
 
+    p_check = sub.add_parser("check", help="check the citations of a text (exit 3 when any claim fails)")
+    common(p_check)
+    p_check.add_argument("file", help="file to check, or - for standard input")
+    p_check.add_argument("--json", action="store_true", help="print the check report as JSON")
+
     p_serve = sub.add_parser("serve", help="start the browser UI")
     common(p_serve)
     p_serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, local only)")
@@ -74,7 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_eval = sub.add_parser("eval", help="evaluate systems on a question set")
     common(p_eval)
-    p_eval.add_argument("--questions", type=Path, required=True, help="question set (.jsonl)")
+    p_eval.add_argument("--questions", type=Path, help="question set (.jsonl)")
+    p_eval.add_argument("--claims", type=Path, help="labelled claim set (.jsonl) for the citation checker")
     p_eval.add_argument("--out", type=Path, help="report folder (default evals/runs/<timestamp>/)")
     p_eval.add_argument("--systems", default="naive,dense,bm25,hybrid,full",
                         help="comma-separated systems: naive, dense, bm25, hybrid, full")
@@ -209,6 +215,10 @@ def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.models import EvalReport
     from assistant.reports import comparison_table, load_report, summary_table, write_report
 
+    if args.questions is None and args.claims is None:
+        raise UserInputError("eval needs --questions FILE or --claims FILE")
+    if args.claims is not None:
+        return _eval_claims(args, settings)
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
     unknown = [s for s in systems if s not in SYSTEMS]
     if unknown or not systems:
@@ -251,6 +261,50 @@ def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_check(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.formatting import format_check_report
+
+    if args.file == "-":
+        data = sys.stdin.buffer.read()
+    else:
+        try:
+            data = Path(args.file).read_bytes()
+        except OSError as exc:
+            raise UserInputError(f"cannot read {args.file}: {exc.strerror or exc}") from exc
+    if b"\x00" in data[:4096]:
+        raise UserInputError(f"{args.file}: looks binary, expected text")
+    text = data.decode("utf-8", errors="replace")
+    assistant = _open_assistant(settings, args.corpus is not None)
+    report = assistant.check(text)
+    if args.json:
+        print(report.model_dump_json(indent=2))
+    else:
+        print(format_check_report(report, colour=sys.stdout.isatty()))
+    return 0 if report.ok else 3
+
+
+def _eval_claims(args: argparse.Namespace, settings: Settings) -> int:
+    import datetime as dt
+
+    from tqdm import tqdm
+
+    from assistant.claim_eval import confusion_table, load_claims, run_claims, write_claims_report
+
+    claims = load_claims(args.claims)
+    if args.limit:
+        claims = claims[: args.limit]
+    assistant = _open_assistant(settings, args.corpus is not None)
+    bar = tqdm(total=len(claims), desc="claims", unit="claim", file=sys.stderr)
+    evaluation = run_claims(assistant, claims, progress=lambda done, total: bar.update(done - bar.n))
+    bar.close()
+    now = dt.datetime.now(dt.timezone.utc)
+    out = args.out or Path("evals") / "runs" / f"claims-{now.strftime('%Y%m%dT%H%M%S')}"
+    paths = write_claims_report(evaluation, out, str(args.claims))
+    print(confusion_table(evaluation))
+    print(f"\nreport: {', '.join(str(p) for p in paths)}")
+    return 0
+
+
 def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.ui import build_app
 
@@ -277,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = settings_from_args(args)
         handler = {"index": _cmd_index, "ask": _cmd_ask, "chat": _cmd_chat, "eval": _cmd_eval,
-                   "serve": _cmd_serve}[args.command]
+                   "serve": _cmd_serve, "check": _cmd_check}[args.command]
         return handler(args, settings)
     except AssistantError as exc:
         if args.debug:

@@ -15,21 +15,26 @@ from assistant.reading import SUPPORTED_SUFFIXES, decode_bytes
 UPLOAD_SUFFIXES = {*SUPPORTED_SUFFIXES, ".pdf"}
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_NAME_CHARS = 120
+MAX_NAME_BYTES = 200  # file systems allow 255 bytes per name; mkstemp's temporary names are shorter
+MAX_SUFFIX_CHARS = 10
 
 
 def safe_file_name(name: str) -> str:
     """A plain file name from an uploaded one: no folders, no '..', no control or odd characters,
-    at most 120 characters (the extension kept). UserInputError when nothing usable is left."""
+    at most 120 characters and 200 UTF-8 bytes (the extension kept). UserInputError when nothing
+    usable is left."""
     base = unicodedata.normalize("NFC", name.replace("\\", "/").split("/")[-1])
     stem, dot, suffix = base.rpartition(".")
     if not dot:
         stem, suffix = base, ""
     stem = re.sub(r"[^\w\-. ]", "_", stem).strip(" ._")
-    suffix = re.sub(r"[^A-Za-z0-9]", "", suffix).lower()
+    suffix = re.sub(r"[^A-Za-z0-9]", "", suffix).lower()[:MAX_SUFFIX_CHARS]
     if not stem or not suffix:
         raise UserInputError(f"unusable file name {name[:80]!r}; expected something like notes.txt")
-    keep = MAX_NAME_CHARS - len(suffix) - 1
-    return f"{stem[:keep]}.{suffix}"
+    stem = stem[:MAX_NAME_CHARS - len(suffix) - 1]
+    while len(stem.encode("utf-8")) > MAX_NAME_BYTES - len(suffix) - 1:
+        stem = stem[:-1]
+    return f"{stem.rstrip(' .')}.{suffix}"
 
 
 def prepare_upload(name: str, data: bytes) -> tuple[str, bytes]:
@@ -49,7 +54,7 @@ def prepare_upload(name: str, data: bytes) -> tuple[str, bytes]:
         with tempfile.NamedTemporaryFile(suffix=".pdf") as handle:
             handle.write(data)
             handle.flush()
-            text = extract_pdf_text(Path(handle.name))
+            text = extract_pdf_text(Path(handle.name), file_name)
         return f"{Path(file_name).stem}.txt", text.encode("utf-8")
     text = decode_bytes(data, file_name)
     if not text.strip():

@@ -52,9 +52,13 @@ class SentenceTransformerEmbedder:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
                 import torch
+                import transformers
                 from sentence_transformers import SentenceTransformer
 
+                transformers.logging.disable_progress_bar()
+                transformers.logging.set_verbosity_error()
                 if self._threads:
                     torch.set_num_threads(self._threads)
                 try:

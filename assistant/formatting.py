@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistant.models import Answer
+from assistant.models import Answer, CheckReport
 
 
 def format_answer_text(answer: Answer) -> str:
@@ -13,4 +13,32 @@ def format_answer_text(answer: Answer) -> str:
     for citation in answer.citations:
         lines.append(f"[{citation.marker}] {citation.doc} ({citation.title}), characters "
                      f"{citation.start}-{citation.end}")
+    return "\n".join(lines)
+
+
+VERDICT_COLOURS = {"verbatim": "32", "supported": "32", "mismatch": "31", "wrong-source": "33",
+                   "unsupported": "31", "uncited": "35"}
+
+
+def format_check_report(report: CheckReport, colour: bool = False) -> str:
+    """A readable citation-check report: one block per claim, then errors and totals."""
+    def paint(text: str, code: str) -> str:
+        return f"\033[{code}m{text}\033[0m" if colour else text
+
+    lines = []
+    for claim in report.claims:
+        marks = "".join(f"[{m}]" for m in claim.markers)
+        lines.append(f"{claim.index:>3}. {paint(claim.verdict.upper(), VERDICT_COLOURS[claim.verdict])} "
+                     f"{claim.text} {marks}".rstrip())
+        for diff in claim.differences:
+            lines.append(f"       {diff.kind}: source says \"{diff.source}\", claim says \"{diff.claimed}\"")
+        if claim.evidence is not None:
+            lines.append(f"       evidence: {claim.evidence.doc} {claim.evidence.start}-{claim.evidence.end}: "
+                         f"\"{' '.join(claim.evidence.text.split())[:200]}\" (similarity {claim.similarity:.2f})")
+        if claim.note:
+            lines.append(f"       {claim.note}")
+    for error in report.errors:
+        lines.append(paint(f"error: {error}", "31"))
+    totals = ", ".join(f"{n} {v}" for v, n in report.counts.items() if n)
+    lines.append(f"{len(report.claims)} claims: {totals or 'none'} -> {'OK' if report.ok else 'NOT OK'}")
     return "\n".join(lines)

@@ -209,3 +209,52 @@ class EvalReport(BaseModel):
     summary: dict[str, dict[str, float]] = Field(default_factory=dict)
     by_tag: dict[str, dict[str, dict[str, float]]] = Field(default_factory=dict)
     records: list[EvalRecord] = Field(default_factory=list)
+
+
+Verdict = Literal["verbatim", "supported", "mismatch", "wrong-source", "unsupported", "uncited"]
+
+
+class EvidenceSentence(BaseModel):
+    """A sentence of the collection offered as evidence for or against a claim."""
+
+    doc: str
+    title: str
+    start: int
+    end: int
+    text: str
+
+
+class Difference(BaseModel):
+    """One fact that differs between a claim and its closest source sentence."""
+
+    kind: Literal["number", "unit", "name", "negation"]
+    claimed: str
+    source: str
+
+
+class ClaimCheck(BaseModel):
+    """The verdict on one claim (a sentence or clause carrying citation markers)."""
+
+    index: int
+    text: str
+    start: int
+    end: int
+    markers: list[str] = Field(default_factory=list)
+    cited_docs: list[str] = Field(default_factory=list)
+    quoted: bool = False
+    verdict: Verdict
+    evidence: EvidenceSentence | None = None
+    similarity: float = 0.0
+    dense: float = 0.0
+    lexical: float = 0.0
+    differences: list[Difference] = Field(default_factory=list)
+    note: str = ""
+
+
+class CheckReport(BaseModel):
+    """The citation-checking contract (``assistant check --json``)."""
+
+    claims: list[ClaimCheck] = Field(default_factory=list)
+    errors: list[str] = Field(default_factory=list)
+    counts: dict[str, int] = Field(default_factory=dict)
+    ok: bool = True

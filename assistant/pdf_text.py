@@ -22,20 +22,22 @@ def _limit_memory() -> None:  # runs in the child before exec
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
 
 
-def extract_pdf_text(path: Path) -> str:
-    """Text of a PDF, pages separated by blank lines; UserInputError with a reason otherwise."""
+def extract_pdf_text(path: Path, name: str | None = None) -> str:
+    """Text of a PDF, pages separated by blank lines; UserInputError with a reason otherwise.
+    ``name`` is the file name shown in messages (default: the path's name)."""
+    name = name or path.name
     try:
         result = subprocess.run([sys.executable, "-m", "assistant.pdf_text", str(path)], capture_output=True,
                                 timeout=TIME_LIMIT_S, preexec_fn=_limit_memory, check=False)
     except subprocess.TimeoutExpired as exc:
-        raise UserInputError(f"{path.name}: PDF took longer than {TIME_LIMIT_S}s to read, rejected") from exc
+        raise UserInputError(f"{name}: PDF took longer than {TIME_LIMIT_S}s to read, rejected") from exc
     if result.returncode != 0:
         reason = result.stderr.decode("utf-8", "replace").strip().splitlines()
         detail = reason[-1] if reason else "the reader ran out of memory or crashed"
-        raise UserInputError(f"{path.name}: cannot read PDF ({detail[:200]})")
+        raise UserInputError(f"{name}: cannot read PDF ({detail[:200]})")
     text = result.stdout.decode("utf-8", "replace")
     if not text.strip():
-        raise UserInputError(f"{path.name}: PDF has no extractable text (scanned images?), rejected")
+        raise UserInputError(f"{name}: PDF has no extractable text (scanned images?), rejected")
     return text
 
 

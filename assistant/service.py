@@ -12,7 +12,7 @@ from assistant.embedding import Embedder, make_embedder
 from assistant.errors import IndexError_, UserInputError
 from assistant.index_store import BuildResult, LoadedIndex, Progress, build_index, diff_documents, load_index, \
     read_manifest, settings_mismatch
-from assistant.models import Answer, RetrievalMode
+from assistant.models import Answer, CheckReport, RetrievalMode
 from assistant.reading import read_corpus
 from assistant.settings import Settings
 
@@ -26,6 +26,7 @@ class Assistant:
         self.settings = settings
         self.embedder = embedder or make_embedder(settings.model, threads=settings.query_threads)
         self._index: LoadedIndex | None = None
+        self._checker = None
         self._lock = threading.RLock()
         self.warnings: list[str] = []
 
@@ -110,7 +111,8 @@ class Assistant:
                 else:
                     write_document(corpus, file_name, previous)
                 raise
-            if file_name not in self.index.manifest.documents:
+            entry = self.index.manifest.documents.get(file_name)
+            if entry is None or entry.chunks == 0:  # skipped, or nothing answerable (markup only)
                 reason = next((w for w in self.warnings if w.startswith(file_name)), "it has no readable text")
                 target.unlink(missing_ok=True)
                 self.build(corpus, progress)
@@ -130,6 +132,17 @@ class Assistant:
             except Exception:
                 path.write_bytes(data)
                 raise
+
+    def check(self, text: str) -> CheckReport:
+        """Check a text that cites the collection, claim by claim (see ``checking``)."""
+        from assistant.checking import CitationChecker
+
+        index = self.index
+        with self._lock:
+            if self._checker is None or self._checker.index is not index:
+                self._checker = CitationChecker(index, self.embedder)
+            checker = self._checker
+        return checker.check(text)
 
     def ask(self, question: str, *, k: int | None = None, max_sentences: int | None = None,
             mode: RetrievalMode | None = None, doc_filter: Collection[str] | None = None,

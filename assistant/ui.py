@@ -17,7 +17,8 @@ from assistant.conversation import resolve_follow_up
 from assistant.errors import AssistantError
 from assistant.models import Answer
 from assistant.service import Assistant
-from assistant.ui_format import CARD_CSS, CARD_JS, answer_card_html, answer_markdown, chat_text
+from assistant.ui_format import (CARD_CSS, CARD_JS, CHECK_CSS, answer_card_html, answer_markdown, chat_text,
+                                 check_report_html)
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +57,16 @@ def ask_in_chat(assistant: Assistant, question: str, history: list[dict], asked:
         answer = assistant.ask(searched, max_sentences=int(max_sentences), mode=mode, doc_filter=docs or None)
     except AssistantError as exc:
         message = f"⚠ {exc}"
-        history += [{"role": "user", "content": question}, {"role": "assistant", "content": message}]
+        history += [{"role": "user", "content": gr_escape(question)},
+                    {"role": "assistant", "content": gr_escape(message)}]
         card = f"<div class=\"answer-card\"><div class=\"abstain error\">{gr_escape(message)}</div></div>"
         return history, asked, card, "", None
     answer = answer.model_copy(update={"question": question.strip(), "searched_question": searched})
     asked.append(searched)
-    history += [{"role": "user", "content": question}, {"role": "assistant", "content": chat_text(answer)}]
+    # the Chatbot renders its messages as (sanitised) HTML even without Markdown: escape them so
+    # markup in a question or a quoted document shows as text
+    history += [{"role": "user", "content": gr_escape(question)},
+                {"role": "assistant", "content": gr_escape(chat_text(answer))}]
     return history, asked, answer_card_html(answer, _document_text(assistant)), answer_markdown(answer), answer
 
 
@@ -154,6 +159,22 @@ def build_app(assistant: Assistant, questions_dir: Path = Path("evals/questions"
             upload.upload(on_upload, upload, [status, table, docs, remove_choice, upload], api_visibility="private")
             remove.click(on_remove, remove_choice, [status, table, docs, remove_choice], api_visibility="private")
 
+        with gr.Tab("Check citations"):
+            gr.Markdown("Paste a text that cites the collection: `[n]` markers with a reference list at the end "
+                        "(`[1] 002_8327220291109cc9.txt` or a document title), markers naming a document "
+                        "(`[002_8327220291109cc9.txt]`), or an answer in the JSON contract.")
+            pasted = gr.Textbox(lines=8, label="Text to check", elem_id="check-input")
+            check_button = gr.Button("Check citations", variant="primary", elem_id="check-button")
+            check_out = gr.HTML(css_template=CHECK_CSS, elem_id="check-report", js_on_load=None)
+
+            def on_check(text):
+                try:
+                    return check_report_html(assistant.check(text))
+                except AssistantError as exc:
+                    return f"<div class=\"check-report\"><div class=\"check-error\">⚠ {gr_escape(str(exc))}</div></div>"
+
+            check_button.click(on_check, pasted, check_out, api_visibility="private")
+
         with gr.Tab("Evaluation"):
             sets = sorted(str(p) for p in questions_dir.glob("*.jsonl")) if questions_dir.exists() else []
             question_set = gr.Dropdown(choices=sets, value=sets[0] if sets else None, label="Question set")
@@ -207,6 +228,15 @@ def build_app(assistant: Assistant, questions_dir: Path = Path("evals/questions"
             return answer.model_dump(mode="json")
 
         gr.api(api_ask, api_name="ask")
+
+        def api_check(text: str) -> dict:
+            """Check the citations of a text; returns the check report (see README)."""
+            try:
+                return assistant.check(text).model_dump(mode="json")
+            except AssistantError as exc:
+                return {"error": str(exc)}
+
+        gr.api(api_check, api_name="check")
     return app
 
 

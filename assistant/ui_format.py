@@ -11,7 +11,7 @@ from collections.abc import Callable
 from html import escape
 
 from assistant.answering import display_text
-from assistant.models import Answer, Citation
+from assistant.models import Answer, CheckReport, Citation
 
 _MARKER = re.compile(r"\s*\[(\d+)\]")
 WHOLE_DOCUMENT_LIMIT = 200_000
@@ -158,3 +158,42 @@ def answer_markdown(answer: Answer) -> str:
     for c in answer.citations:
         lines.append(f"[{c.marker}] {c.title} ({c.doc}, characters {c.start}–{c.end}): “{display_text(c.quote)}”")
     return "\n".join(lines)
+
+
+VERDICT_STYLE = {"verbatim": "#dcfce7", "supported": "#d1fae5", "mismatch": "#fee2e2", "wrong-source": "#fef3c7",
+                 "unsupported": "#fecaca", "uncited": "#ede9fe"}
+
+
+def check_report_html(report: CheckReport) -> str:
+    """Each claim coloured by verdict; opening a claim shows its evidence and the differences."""
+    items = []
+    for claim in report.claims:
+        details = []
+        for diff in claim.differences:
+            details.append(f"<div class=\"diff\">{escape(diff.kind)}: source says <b>{escape(diff.source)}</b>, "
+                           f"claim says <b>{escape(diff.claimed)}</b></div>")
+        if claim.evidence is not None:
+            e = claim.evidence
+            details.append(f"<div class=\"evidence\"><div class=\"source-doc\">{escape(e.title)} · {escape(e.doc)} · "
+                           f"characters {e.start}–{e.end} · similarity {claim.similarity:.2f}</div>"
+                           f"<mark class=\"cited\">{escape(display_text(e.text))}</mark></div>")
+        if claim.note:
+            details.append(f"<div class=\"note\">{escape(claim.note)}</div>")
+        marks = "".join(f"[{escape(m)}]" for m in claim.markers)
+        items.append(f"<details class=\"claim\" data-verdict=\"{claim.verdict}\" "
+                     f"style=\"background:{VERDICT_STYLE[claim.verdict]}\"><summary><span class=\"verdict\">"
+                     f"{escape(claim.verdict)}</span> {escape(claim.text)} {marks}</summary>{''.join(details)}</details>")
+    errors = "".join(f"<div class=\"check-error\">⚠ {escape(e)}</div>" for e in report.errors)
+    totals = ", ".join(f"{n} {v}" for v, n in report.counts.items() if n) or "no claims"
+    verdict = "all claims verified" if report.ok else "some claims are not supported as cited"
+    return (f"<div class=\"check-report\"><div class=\"check-summary\">{len(report.claims)} claims: {escape(totals)} "
+            f"— {verdict}</div>{errors}{''.join(items)}</div>")
+
+
+CHECK_CSS = """
+.check-report details.claim { border-radius: 6px; padding: .35rem .6rem; margin: .3rem 0; }
+.check-report .verdict { font-weight: 700; text-transform: uppercase; font-size: .75rem; margin-right: .4rem; }
+.check-report .evidence, .check-report .diff, .check-report .note { margin: .3rem 0 0 1rem; font-size: .9rem; }
+.check-report .check-error { color: #b91c1c; }
+.check-report mark.cited { background: #fde68a; }
+"""

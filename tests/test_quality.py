@@ -93,3 +93,27 @@ def test_every_answer_cites_verbatim_sentences(gene_therapy_records):
             assert citation.quote in citation.passage
             assert f"[{citation.marker}]" in answer.text
         assert 0.0 <= answer.confidence <= 1.0
+
+
+@pytest.fixture(scope="module")
+def quality_assistant(real_embedder, tmp_path_factory):
+    settings = Settings(corpus=ROOT / "corpus", index=tmp_path_factory.mktemp("checker") / "index")
+    assistant = Assistant(settings, embedder=real_embedder)
+    assistant.build()
+    return assistant
+
+
+@pytest.mark.model
+def test_every_answer_passes_its_own_citation_checker(gene_therapy_records, quality_assistant):
+    """Self-consistency: each answer sentence is quoted verbatim from the document it cites."""
+    _, records = gene_therapy_records
+    checked = 0
+    for record in records:
+        if record.system != "full" or record.answer is None or record.answer.abstained:
+            continue
+        report = quality_assistant.check(record.answer.model_dump_json())
+        verdicts = [c.verdict for c in report.claims]
+        assert verdicts and set(verdicts) == {"verbatim"}, (record.id, verdicts, report.errors)
+        assert report.ok and len(verdicts) == len(record.answer.citations)
+        checked += 1
+    assert checked >= 60
