@@ -72,8 +72,8 @@ def normalize_text(text: str) -> str:
     """Text for verbatim comparison: NFKC, plain quotes and hyphens, no reference marks,
     single spaces, lower case, no trailing punctuation."""
     text = unicodedata.normalize("NFKC", text)
-    text = text.translate(str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'", "‑": "-", "–": "-", "—": "-",
-                                         "\u00a0": " "}))
+    text = text.translate(str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'", "‑": "-", "\u2010": "-", "–": "-",
+                                         "—": "-", "\u00a0": " "}))
     text = _REFERENCE_MARK.sub(" ", text)
     return " ".join(text.split()).lower().strip(" .;,:")
 
@@ -184,8 +184,11 @@ def fact_differences(claim: str, source: str, source_context: str = "",
         if name in context_tokens or (len(parts) > 1 and all(p in context_parts for p in parts)):
             continue
         diffs.append(Difference(kind="name", claimed=name, source=", ".join(source_names) or "(not named)"))
+    units = {u for _, u in claim_numbers}
     for word in dict.fromkeys(words(claim)):
         term = stem(word)
+        if word in units:
+            continue
         if (word not in STOP_WORDS and term not in context_stems and word not in {n.lower() for n in claim_names}
                 and is_specialised(word)):
             diffs.append(Difference(kind="name", claimed=word, source=", ".join(source_names) or "(not stated)"))

@@ -238,27 +238,23 @@ def shot(page, name: str, **kwargs) -> Path:
     return path
 
 
-def report(request: pytest.FixtureRequest, server: Server, lines: list[str]) -> None:
+def report(capsys: pytest.CaptureFixture, server: Server, lines: list[str]) -> None:
     """Print to the terminal (past pytest's capture) and keep the timings in
     test-artifacts/browser-timings.json."""
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "browser-timings.json").write_text(json.dumps(server.timings, indent=2) + "\n")
-    terminal = request.config.pluginmanager.get_plugin("terminalreporter")
-    if terminal is None:
-        return
-    terminal.write_line("")
-    for line in lines:
-        terminal.write_line(f"[browser] {line}")
+    with capsys.disabled():
+        print("\n" + "\n".join(f"[browser] {line}" for line in lines), flush=True)
 
 
 # --- tests ---------------------------------------------------------------------------------------
 
 
-def test_answer_chip_shows_the_cited_passage(page, server: Server, api, request: pytest.FixtureRequest) -> None:
+def test_answer_chip_shows_the_cited_passage(page, server: Server, api, capsys: pytest.CaptureFixture) -> None:
     ms = ask(page, server, COST_Q)
     server.timings.update(ready_s=round(server.ready_s, 2), first_answer_s=round(server.first_answer_s or 0, 2),
                           first_answer_ms=round(ms, 1))
-    report(request, server, [f"server answered HTTP 200 {server.ready_s:.1f}s after start (index built from scratch)",
+    report(capsys, server, [f"server answered HTTP 200 {server.ready_s:.1f}s after start (index built from scratch)",
                     f"first question answered in the page {server.first_answer_s:.1f}s after start"])
     assert "2.1 million" in card_text(page)
     assert page.locator("#answer-card .chip").count() >= 1
@@ -355,7 +351,7 @@ def test_document_markup_is_shown_as_text_and_never_runs(page, server: Server) -
     shot(page, "markup-as-text.png")
 
 
-def test_answer_latency_in_the_browser(page, server: Server, request: pytest.FixtureRequest) -> None:
+def test_answer_latency_in_the_browser(page, server: Server, capsys: pytest.CaptureFixture) -> None:
     rows = [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines() if line.strip()]
     questions = list(dict.fromkeys(r["question"] for r in rows))[:20]
     assert len(questions) == 20
@@ -369,7 +365,7 @@ def test_answer_latency_in_the_browser(page, server: Server, request: pytest.Fix
     p95 = ordered[math.ceil(0.95 * len(ordered)) - 1]
     server.timings.update(answer_ms_median=round(median, 1), answer_ms_p95=round(p95, 1),
                           answer_ms=[round(t, 1) for t in times])
-    report(request, server, [f"Enter -> rendered answer card over {len(times)} questions: median {median:.0f} ms, "
+    report(capsys, server, [f"Enter -> rendered answer card over {len(times)} questions: median {median:.0f} ms, "
                     f"p95 {p95:.0f} ms (max {ordered[-1]:.0f} ms)"])
 
 

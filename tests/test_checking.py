@@ -1,0 +1,219 @@
+"""Citation checking: input parsing, fact comparison (pure), verdicts and the `check` command."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.checking import fact_differences, names, negated_terms, normalize_text, numbers_with_units
+from assistant.citation_input import claims_from_body, parse_input, resolve_reference, split_references
+from assistant.claim_eval import ClaimOutcome, score_claims
+from assistant.errors import UserInputError
+from conftest import REPO
+from test_cli import run_cli
+
+DOC_002 = "002_8327220291109cc9.txt"
+DOC_004 = "004_54acd962cbed51f9.txt"
+TITLES = {DOC_002: "Gene Therapy Explained: Treating Disease by Fixing Genes", DOC_004: "What Is Gene Therapy?"}
+PRICE = "With a list price of 2.1 million dollars per dose, it was the most expensive drug ever approved at the time."
+GELSINGER = ("This already happened in 1999, when 18-year-old Jesse Gelsinger died during a gene therapy study "
+             "for ornithine transcarbamylase deficiency.")
+
+
+# --- parsing -----------------------------------------------------------------------------------
+
+
+def test_reference_list_is_split_from_the_body() -> None:
+    body, refs = split_references("Claim one [1]. Claim two [2].\n\nReferences\n[1] a.txt\n[2]: Some Title\n")
+    assert body.strip() == "Claim one [1]. Claim two [2]."
+    assert refs == {"1": "a.txt", "2": "Some Title"}
+
+
+def test_references_resolve_by_id_title_or_path() -> None:
+    assert resolve_reference(DOC_002, TITLES) == DOC_002
+    assert resolve_reference("corpus/" + DOC_004, TITLES) == DOC_004
+    assert resolve_reference("What Is Gene Therapy?", TITLES) == DOC_004
+    assert resolve_reference("Something else entirely", TITLES) is None
+
+
+def test_markers_after_the_full_stop_belong_to_the_sentence_before() -> None:
+    claims = claims_from_body("First sentence is here. [1] Second sentence is here. [2]")
+    assert [(c.text, c.markers) for c in claims] == [("First sentence is here.", ["1"]),
+                                                      ("Second sentence is here.", ["2"])]
+
+
+def test_a_sentence_with_two_markers_splits_into_clauses() -> None:
+    claims = claims_from_body("Gene therapy is experimental [2], and it was never approved by anyone [1].")
+    assert [c.markers for c in claims] == [["2"], ["1"]]
+    assert claims[0].text == "Gene therapy is experimental"
+
+
+def test_marker_ranges_and_document_markers() -> None:
+    claims = claims_from_body(f"A claim with a range of sources [1-3]. Another one names it [{DOC_004}].")
+    assert claims[0].markers == ["1", "2", "3"]
+    assert claims[1].markers == [DOC_004]
+
+
+def test_quoted_passages_are_kept_as_quotes() -> None:
+    claims = claims_from_body('The FDA wrote "no human gene therapy product was approved" in 2014 [2].')
+    assert claims[0].quote == "no human gene therapy product was approved"
+
+
+def test_bad_inputs_give_clear_errors() -> None:
+    with pytest.raises(UserInputError, match="empty"):
+        parse_input("   \n", TITLES)
+    with pytest.raises(UserInputError, match="limit"):
+        parse_input("x" * 1_000_001, TITLES)
+    parsed = parse_input("A claim [7].\n\n[1] " + DOC_002, TITLES)
+    assert any("[7]" in e and "points to nothing" in e for e in parsed.errors)
+    parsed = parse_input("A claim that cites [1].", TITLES)
+    assert any("no reference list" in e for e in parsed.errors)
+    parsed = parse_input("A claim [1].\n\n[1] unknown-document.txt", TITLES)
+    assert any("unknown document" in e for e in parsed.errors)
+
+
+def test_html_in_the_paste_is_read_as_text() -> None:
+    parsed = parse_input("<p>Gene therapy is <b>an experimental</b> way of using genes [1].</p>\n\n[1] " + DOC_004,
+                         TITLES)
+    assert parsed.claims and "<b>" not in parsed.claims[0].text and parsed.references == {"1": DOC_004}
+
+
+# --- fact comparison (pure) --------------------------------------------------------------------
+
+
+def test_normalize_text_ignores_quotes_dashes_case_and_reference_marks() -> None:
+    assert normalize_text("“One‑time” Treatment.[5]") == normalize_text('"one-time" treatment')
+
+
+def test_numbers_with_units() -> None:
+    assert numbers_with_units("a list price of 2.1 million dollars") == [("2.1", "million")]
+    assert ("4.7", "kilobases") in numbers_with_units("approximately 4.7 kilobases")
+    assert ("2", "") in numbers_with_units("before age two")
+    assert numbers_with_units("before age two", spelled=False) == []
+
+
+def test_names_skip_common_first_words_but_keep_codes_and_single_capitals() -> None:
+    assert names("Scientists treated hemophilia A with AAV5 and CRISPR.") == {"A", "AAV5", "CRISPR"}
+    assert "Zolgensma" in names("Zolgensma treats infants.")
+
+
+def test_a_changed_number_is_a_number_difference() -> None:
+    diffs = fact_differences("Zolgensma costs 3.5 million dollars per dose.", PRICE, "Zolgensma")
+    assert [(d.kind, d.claimed, d.source) for d in diffs] == [("number", "3.5 million", "2.1 million")]
+
+
+def test_a_changed_unit_is_a_unit_difference() -> None:
+    diffs = fact_differences("AAV carries about 4.7 megabases.", "AAV has a packaging capacity of 4.7 kilobases.")
+    assert [(d.kind, d.claimed, d.source) for d in diffs] == [("unit", "4.7 megabases", "4.7 kilobases")]
+
+
+def test_a_swapped_name_is_a_name_difference() -> None:
+    diffs = fact_differences("Hemgenix has a list price of 2.1 million dollars per dose.", PRICE, "Zolgensma treats")
+    assert [d.kind for d in diffs] == ["name"] and diffs[0].claimed == "Hemgenix"
+
+
+def test_a_flipped_negation_is_a_negation_difference() -> None:
+    source = "Lentiviral vectors integrate their cargo permanently into the host cell genome."
+    diffs = fact_differences("Lentiviral vectors never integrate their cargo into the host genome.", source)
+    assert [d.kind for d in diffs] == ["negation"]
+    assert negated_terms("They do not integrate it.") == {"integr"}
+
+
+def test_a_true_paraphrase_has_no_differences() -> None:
+    paraphrase = "In 1999 the 18-year-old Jesse Gelsinger died in a gene therapy trial for ornithine " \
+                 "transcarbamylase deficiency."
+    assert fact_differences(paraphrase, GELSINGER) == []
+    assert fact_differences("Some risks may still be unknown.", "Some of the risks may not yet be known.") == []
+
+
+def test_claim_scores_hand_computed() -> None:
+    outcomes = [ClaimOutcome(id="1", label="supported", predicted="supported"),
+                ClaimOutcome(id="2", label="supported", predicted="mismatch"),
+                ClaimOutcome(id="3", label="mismatch", predicted="mismatch"),
+                ClaimOutcome(id="4", label="unsupported", predicted="supported"),
+                ClaimOutcome(id="5", label="verbatim", predicted="verbatim")]
+    result = score_claims(outcomes)
+    assert result.confusion["supported"]["mismatch"] == 1
+    assert result.precision["mismatch"] == 0.5 and result.recall["supported"] == 0.5
+    assert result.altered_flagged == 0.5 and result.paraphrases_flagged == 0.5
+    assert result.verbatim_recognised == 1.0
+
+
+# --- verdicts on the real corpus (fake embedder, so decisions rest on words and facts) --------
+
+
+@pytest.fixture(scope="module")
+def checked(shared_assistant):
+    text = (f"{PRICE} [1] Zolgensma has a list price of 3.5 million dollars per dose [1]. "
+            f"{GELSINGER} [1] Gene therapy was proven to cure every disease on Mars in 3021 [1]. "
+            f"Disorders caused by mutations in a single gene are the best candidates for gene therapy. "
+            f"\"The FDA has not yet approved any human gene therapy product for sale\" [2].\n\n"
+            f"[1] {DOC_002}\n[2] What Is Gene Therapy?\n")
+    return shared_assistant.check(text)
+
+
+def test_verdicts_for_each_kind_of_claim(checked) -> None:
+    verdicts = [c.verdict for c in checked.claims]
+    assert verdicts[0] == "verbatim"
+    assert verdicts[1] == "mismatch" and checked.claims[1].differences[0].source == "2.1 million"
+    assert verdicts[2] == "wrong-source" and DOC_004 in checked.claims[2].note
+    assert verdicts[3] in ("unsupported", "mismatch")
+    assert verdicts[4] == "uncited" and checked.claims[4].evidence is not None
+    assert checked.claims[4].evidence.doc == DOC_004
+    assert verdicts[5] == "verbatim" and checked.claims[5].quoted
+    assert checked.ok is False and checked.counts["verbatim"] == 2
+
+
+def test_evidence_offsets_point_into_the_document(checked, shared_assistant) -> None:
+    for claim in checked.claims:
+        if claim.evidence is not None:
+            text = shared_assistant.index.documents[claim.evidence.doc].text
+            assert text[claim.evidence.start:claim.evidence.end] == claim.evidence.text
+
+
+# --- the command -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def checkdir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("check")
+    (root / "corpus").symlink_to(REPO / "corpus")
+    assert run_cli("index", "--corpus", "corpus", "--index", "idx", cwd=root).returncode == 0
+    return root
+
+
+def test_check_exits_0_when_every_claim_holds_and_3_otherwise(checkdir: Path) -> None:
+    good = checkdir / "good.md"
+    good.write_text(f"{PRICE} [1]\n\n[1] {DOC_002}\n", encoding="utf-8")
+    result = run_cli("check", str(good), "--index", "idx", cwd=checkdir)
+    assert result.returncode == 0, result.stderr
+    assert "VERBATIM" in result.stdout
+    bad = checkdir / "bad.md"
+    bad.write_text(f"Zolgensma has a list price of 3.5 million dollars per dose [1].\n\n[1] {DOC_002}\n",
+                   encoding="utf-8")
+    result = run_cli("check", str(bad), "--index", "idx", "--json", cwd=checkdir)
+    assert result.returncode == 3
+    report = json.loads(result.stdout)
+    assert report["claims"][0]["verdict"] == "mismatch" and report["ok"] is False
+    assert {"verdict", "evidence", "differences", "similarity", "cited_docs"} <= set(report["claims"][0])
+
+
+def test_check_reads_standard_input_and_rejects_bad_input_in_one_line(checkdir: Path) -> None:
+    import subprocess
+    import sys
+
+    from test_cli import run_cli as _run  # noqa: F401  (same environment)
+
+    env_result = run_cli("check", "missing.md", "--index", "idx", cwd=checkdir)
+    assert env_result.returncode == 2 and len(env_result.stderr.strip().splitlines()) == 1
+    empty = checkdir / "empty.md"
+    empty.write_text("", encoding="utf-8")
+    result = run_cli("check", str(empty), "--index", "idx", cwd=checkdir)
+    assert result.returncode == 2 and "empty" in result.stderr and "Traceback" not in result.stderr
+    big = checkdir / "big.md"
+    big.write_text("word " * 220_000, encoding="utf-8")
+    result = run_cli("check", str(big), "--index", "idx", cwd=checkdir)
+    assert result.returncode == 2 and "limit" in result.stderr
+    assert sys.executable and subprocess  # the CLI is run as a subprocess by run_cli
