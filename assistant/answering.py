@@ -78,12 +78,14 @@ def display_text(text: str) -> str:
 
 def _context_terms(index: LoadedIndex, sentence: Sentence) -> set[str]:
     """Terms of the sentence, its section heading, its title and the sentences just before it."""
-    parts = [sentence.text, sentence.heading, index.titles.get(sentence.doc_id, "")]
+    context = set(index.sentence_terms(sentence.sentence_id))
+    context |= index.text_terms(sentence.heading)
+    context |= index.text_terms(index.manifest.documents[sentence.doc_id].title)
     sid = sentence.sentence_id
     for back in range(1, CONTEXT_SENTENCES + 1):
         if sid - back >= 0 and index.sentences[sid - back].doc_id == sentence.doc_id:
-            parts.append(index.sentences[sid - back].text)
-    return set(terms(" ".join(parts)))
+            context |= index.sentence_terms(sid - back)
+    return context
 
 
 def collect_candidates(index: LoadedIndex, question: str, query_vector: np.ndarray | None,
@@ -117,11 +119,12 @@ def collect_candidates(index: LoadedIndex, question: str, query_vector: np.ndarr
                 chunk=hit,
                 dense=dense,
                 passage_dense=passage_dense,
-                coverage=term_coverage(query_terms, set(terms(sentence.text)), weights),
-                context_coverage=term_coverage(query_terms, _context_terms(index, sentence), weights),
+                coverage=term_coverage(query_terms, index.sentence_terms(sid), weights),
+                context_coverage=0.0,
                 type_match=answer_type_matches(answer_type, sentence.text, question),
             )
             context = _context_terms(index, sentence)
+            candidate.context_coverage = term_coverage(query_terms, context, weights)
             candidate.absent = 1.0 - term_coverage(known_terms, context, weights) if known_terms else 0.0
             candidate.missing_entity = [word for word, term in known_entities.items() if term not in context]
             candidate.score = sentence_score(candidate.dense, candidate.coverage, candidate.context_coverage,
@@ -199,16 +202,17 @@ def answer_question(index: LoadedIndex, embedder: Embedder | None, question: str
     if embedder is not None:  # sentence scoring uses it in every retrieval mode
         query_vector = embedder.encode([question])[0]
     timings["embed_ms"] = (time.perf_counter() - clock) * 1000
-    clock = time.perf_counter()
-    retrieved = retrieve(index, question, query_vector, options.k, options.mode, doc_filter, options.fusion_weights)
-    timings["retrieve_ms"] = (time.perf_counter() - clock) * 1000
+    retrieved = retrieve(index, question, query_vector, options.k, options.mode, doc_filter, options.fusion_weights,
+                         timings)
     clock = time.perf_counter()
     candidates = collect_candidates(index, question, query_vector, retrieved)
+    timings["sentence_scoring_ms"] = (time.perf_counter() - clock) * 1000
+    clock = time.perf_counter()
     best = max(candidates, key=lambda c: c.score) if candidates else None
     conf = confidence(best.dense, best.passage_dense, best.context_coverage, best.type_match,
                       bool(best.missing_entity)) if best else 0.0
     if best is None or (options.abstain and conf < options.abstain_threshold):
-        timings["answer_ms"] = (time.perf_counter() - clock) * 1000
+        timings["composition_ms"] = (time.perf_counter() - clock) * 1000
         return Answer(question=question, text="The documents don't say.", abstained=True,
                       reason=abstention_reason(question, best, index), confidence=round(conf, 4),
                       mode=options.mode, timings_ms=timings)
@@ -216,6 +220,6 @@ def answer_question(index: LoadedIndex, embedder: Embedder | None, question: str
     vectors = np.stack([index.sentence_vectors[c.sentence.sentence_id] for c in candidates])
     picked = select_mmr(list(range(len(candidates))), scores, vectors, options.max_sentences)
     text, citations = compose_answer(question, [candidates[i] for i in picked], index)
-    timings["answer_ms"] = (time.perf_counter() - clock) * 1000
+    timings["composition_ms"] = (time.perf_counter() - clock) * 1000
     return Answer(question=question, text=text, abstained=False, reason=None, confidence=round(conf, 4),
                   citations=citations, mode=options.mode, timings_ms=timings)

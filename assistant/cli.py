@@ -70,6 +70,18 @@ def build_parser() -> argparse.ArgumentParser:
     p_check.add_argument("file", help="file to check, or - for standard input")
     p_check.add_argument("--json", action="store_true", help="print the check report as JSON")
 
+    p_bench = sub.add_parser("bench", help="measure speed and memory (writes a report)")
+    p_bench.add_argument("--corpus", type=Path, action="append", dest="corpora",
+                         help="corpus to index and time (repeatable; the last one is used for latency)")
+    p_bench.add_argument("--questions", type=Path, help="questions for latency (default: the gene-therapy set)")
+    p_bench.add_argument("--count", type=_positive, default=200, help="questions to time (default 200)")
+    p_bench.add_argument("--scale", default="10000,100000,1000000",
+                         help="vector counts for the FAISS scaling run, comma-separated ('' to skip)")
+    p_bench.add_argument("--no-http", action="store_true", help="skip the HTTP API measurement")
+    p_bench.add_argument("--out", type=Path, help="report folder (default evals/bench/<timestamp>/)")
+    p_bench.add_argument("--model", help="sentence-transformers model path or name")
+    p_bench.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
     p_serve = sub.add_parser("serve", help="start the browser UI")
     common(p_serve)
     p_serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, local only)")
@@ -153,6 +165,8 @@ def _open_assistant(settings: Settings, explicit_corpus: bool):
             corpus = settings.corpus
         elif manifest.corpus and Path(manifest.corpus).exists():
             corpus = Path(manifest.corpus)
+            # uploads and removals must go to the folder this index was built from
+            assistant.settings = settings.model_copy(update={"corpus": corpus})
     if corpus is not None:
         built = assistant.ensure_index(corpus, progress=_progress_printer())
         if built is not None:
@@ -305,6 +319,28 @@ def _eval_claims(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    import datetime as dt
+
+    from assistant.bench import bench_markdown, run_bench
+
+    corpora = args.corpora or [settings.corpus]
+    for corpus in corpora:
+        if not corpus.exists():
+            raise UserInputError(f"corpus not found: {corpus}")
+    try:
+        sizes = [int(x) for x in args.scale.split(",") if x.strip()]
+    except ValueError as exc:
+        raise UserInputError(f"--scale expects numbers like 10000,100000, got {args.scale!r}") from exc
+    questions = args.questions or Path("evals/questions/gene_therapy.jsonl")
+    out = args.out or Path("evals") / "bench" / dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
+    report = run_bench(settings, corpora, questions, out, sizes, args.count, not args.no_http,
+                       progress=lambda message: print(message, file=sys.stderr, flush=True))
+    print(bench_markdown(report))
+    print(f"\nreport: {out}/")
+    return 0
+
+
 def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.ui import build_app
 
@@ -331,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = settings_from_args(args)
         handler = {"index": _cmd_index, "ask": _cmd_ask, "chat": _cmd_chat, "eval": _cmd_eval,
-                   "serve": _cmd_serve, "check": _cmd_check}[args.command]
+                   "serve": _cmd_serve, "check": _cmd_check, "bench": _cmd_bench}[args.command]
         return handler(args, settings)
     except AssistantError as exc:
         if args.debug:

@@ -40,9 +40,11 @@ def resolve_model_path(model: str) -> str:
 class SentenceTransformerEmbedder:
     """A sentence-transformers model, loaded lazily, offline (HF_HUB_OFFLINE=1)."""
 
-    def __init__(self, model: str = BUNDLED_MODEL, threads: int | None = None) -> None:
-        self.name = model
-        self._threads = threads
+    def __init__(self, model: str = BUNDLED_MODEL, threads: int | None = None, precision: str = "fp32") -> None:
+        self.name = model if precision == "fp32" else f"{model}@{precision}"
+        self._model_name = model
+        self._precision = precision
+        self._threads = threads  # for single queries; batches use every core
         self._model = None
         self._lock = threading.Lock()
 
@@ -59,12 +61,14 @@ class SentenceTransformerEmbedder:
 
                 transformers.logging.disable_progress_bar()
                 transformers.logging.set_verbosity_error()
-                if self._threads:
-                    torch.set_num_threads(self._threads)
+                self._torch = torch
+                self._all_threads = torch.get_num_threads()
                 try:
-                    self._model = SentenceTransformer(resolve_model_path(self.name), device="cpu")
+                    self._model = SentenceTransformer(resolve_model_path(self._model_name), device="cpu")
+                    if self._precision == "bf16":
+                        self._model.to(torch.bfloat16)
                 except Exception as exc:  # the library raises many kinds; one message for users
-                    raise AssistantError(f"cannot load embedding model {self.name!r}: {exc}") from exc
+                    raise AssistantError(f"cannot load embedding model {self._model_name!r}: {exc}") from exc
         return self._model
 
     @property
@@ -76,6 +80,11 @@ class SentenceTransformerEmbedder:
     def encode(self, texts: Sequence[str], batch_size: int = 64, progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Encode texts in batches; ``progress`` is called with the number done after each batch."""
         model = self._load()
+        # One thread for a single query: with two, any other load on the machine makes the
+        # latency jump from ~6 ms to 70-170 ms (README, "Speed").
+        wanted = self._threads if (self._threads and len(texts) == 1) else self._all_threads
+        if self._torch.get_num_threads() != wanted:
+            self._torch.set_num_threads(wanted)
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         # Sorting by length keeps padding (and time) low within a batch.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
@@ -122,8 +131,21 @@ class HashEmbedder:
         return out
 
 
-def make_embedder(model: str, threads: int | None = None) -> Embedder:
+def cpu_has_native_bf16(cpuinfo: str | None = None) -> bool:
+    """Whether the CPU computes bf16 natively (where it does not, bf16 is slower than fp32)."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = open("/proc/cpuinfo", encoding="ascii", errors="replace").read()
+        except OSError:
+            return False
+    flags = set(cpuinfo.split())
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def make_embedder(model: str, threads: int | None = None, precision: str = "fp32") -> Embedder:
     """The embedder for a configured model name; ``hash-N`` gives the fake one."""
     if model.startswith("hash-") and model[5:].isdigit():
         return HashEmbedder(int(model[5:]))
-    return SentenceTransformerEmbedder(model, threads=threads)
+    if precision == "auto":
+        precision = "bf16" if cpu_has_native_bf16() else "fp32"
+    return SentenceTransformerEmbedder(model, threads=threads, precision=precision)

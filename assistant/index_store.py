@@ -70,10 +70,27 @@ class LoadedIndex:
     chunk_of_sentence: list[int] = field(default_factory=list)
     chunk_position: dict[str, int] = field(default_factory=dict)
 
+    _terms_cache: dict[int | str, frozenset[str]] = field(default_factory=dict, repr=False)
+
     @property
     def titles(self) -> dict[str, str]:
         """Document id to title."""
         return {doc_id: entry.title for doc_id, entry in self.manifest.documents.items()}
+
+    def sentence_terms(self, sentence_id: int) -> frozenset[str]:
+        """Stemmed content terms of a sentence (computed once, then cached)."""
+        cached = self._terms_cache.get(sentence_id)
+        if cached is None:
+            cached = self._terms_cache[sentence_id] = frozenset(terms(self.sentences[sentence_id].text))
+        return cached
+
+    def text_terms(self, text: str) -> frozenset[str]:
+        """Stemmed content terms of a title or heading (cached by text)."""
+        key = "t:" + text
+        cached = self._terms_cache.get(key)
+        if cached is None:
+            cached = self._terms_cache[key] = frozenset(terms(text))
+        return cached
 
 
 def _sha256_file(path: Path) -> str:
@@ -86,6 +103,27 @@ def _sha256_file(path: Path) -> str:
 
 def _text_key(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+HNSW_THRESHOLD = 200_000
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 256
+
+
+def make_dense_index(dimension: int, size: int, approximate: bool | None = None,
+                     threshold: int = HNSW_THRESHOLD) -> faiss.Index:
+    """An empty FAISS index for normalised vectors (inner product): exact (flat) for small
+    collections, HNSW32 (approximate, recall@10 ~0.95+) above ``threshold`` vectors or when
+    ``approximate`` says so."""
+    if approximate is None:
+        approximate = size > threshold
+    if not approximate:
+        return faiss.IndexFlatIP(dimension)
+    index = faiss.IndexHNSWFlat(dimension, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+    index.hnsw.efSearch = HNSW_EF_SEARCH
+    return index
 
 
 def chunk_embedding_text(chunk: Chunk, title: str) -> str:
@@ -197,7 +235,8 @@ def diff_documents(manifest: Manifest | None, documents: list[Document]) -> tupl
 
 
 def build_index(documents: list[Document], index_dir: Path, embedder: Embedder, chunking: ChunkingSettings,
-                corpus_label: str = "", batch_size: int = 64, progress: Progress | None = None) -> BuildResult:
+                corpus_label: str = "", batch_size: int = 64, progress: Progress | None = None,
+                dense_index: str = "auto") -> BuildResult:
     """Clean, split, chunk, embed and index ``documents`` into a new version under ``index_dir``."""
     started = time.perf_counter()
     try:
@@ -207,11 +246,13 @@ def build_index(documents: list[Document], index_dir: Path, embedder: Embedder, 
         raise IndexError_(f"cannot write to index folder {index_dir}: {exc.strerror or exc}") from exc
     with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one build at a time per index folder
-        return _build_locked(documents, index_dir, embedder, chunking, corpus_label, batch_size, progress, started)
+        return _build_locked(documents, index_dir, embedder, chunking, corpus_label, batch_size, progress, started,
+                             dense_index)
 
 
 def _build_locked(documents: list[Document], index_dir: Path, embedder: Embedder, chunking: ChunkingSettings,
-                  corpus_label: str, batch_size: int, progress: Progress | None, started: float) -> BuildResult:
+                  corpus_label: str, batch_size: int, progress: Progress | None, started: float,
+                  dense_index: str) -> BuildResult:
     try:
         previous = read_manifest(index_dir)
     except IndexError_:
@@ -241,6 +282,7 @@ def _build_locked(documents: list[Document], index_dir: Path, embedder: Embedder
         [s.text for s in sentences], embedder, cache, batch_size, progress, "sentences")
 
     manifest = Manifest(model=embedder.name, dimension=dimension, chunking=chunking, corpus=corpus_label,
+                        dense_index=dense_index,
                         created_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                         documents=entries)
     _write_version(index_dir, manifest, documents, chunks, sentences, chunk_vectors, sentence_vectors, started)
@@ -275,7 +317,9 @@ def _write_version(index_dir: Path, manifest: Manifest, documents: list[Document
                        "source_format": d.source_format} for d in documents))
         _write_jsonl(tmp / "chunks.jsonl", chunks)
         _write_jsonl(tmp / "sentences.jsonl", sentences)
-        dense = faiss.IndexFlatIP(manifest.dimension)
+        approximate = {"flat": False, "hnsw": True}.get(manifest.dense_index)
+        dense = make_dense_index(manifest.dimension, len(chunk_vectors), approximate)
+        manifest.dense_index = "hnsw" if isinstance(dense, faiss.IndexHNSWFlat) else "flat"
         if len(chunk_vectors):
             dense.add(chunk_vectors)
         faiss.write_index(dense, str(tmp / "dense.faiss"))
@@ -358,6 +402,8 @@ def load_index(index_dir: Path, verify: bool = True) -> LoadedIndex | None:
         sentences = _read_jsonl(current, Sentence)
         current = version / "dense.faiss"
         dense = faiss.read_index(str(current))
+        if isinstance(dense, faiss.IndexHNSWFlat):
+            dense.hnsw.efSearch = HNSW_EF_SEARCH
         current = version / "sentence_vectors.npy"
         sentence_vectors = np.load(current, allow_pickle=False)
         current = version / "bm25"

@@ -91,6 +91,7 @@ class Manifest(BaseModel):
     dimension: int
     chunking: ChunkingSettings
     corpus: str = ""
+    dense_index: Literal["auto", "flat", "hnsw"] = "auto"
     created_at: str = ""
     build_seconds: float = 0.0
     documents: dict[str, DocumentEntry] = Field(default_factory=dict)

@@ -18,17 +18,13 @@ MEMORY_LIMIT_BYTES = 1 << 30
 MAX_TEXT_CHARS = 20_000_000
 
 
-def _limit_memory() -> None:  # runs in the child before exec
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
-
-
 def extract_pdf_text(path: Path, name: str | None = None) -> str:
     """Text of a PDF, pages separated by blank lines; UserInputError with a reason otherwise.
     ``name`` is the file name shown in messages (default: the path's name)."""
     name = name or path.name
     try:
         result = subprocess.run([sys.executable, "-m", "assistant.pdf_text", str(path)], capture_output=True,
-                                timeout=TIME_LIMIT_S, preexec_fn=_limit_memory, check=False)
+                                timeout=TIME_LIMIT_S, check=False)
     except subprocess.TimeoutExpired as exc:
         raise UserInputError(f"{name}: PDF took longer than {TIME_LIMIT_S}s to read, rejected") from exc
     if result.returncode != 0:
@@ -42,6 +38,9 @@ def extract_pdf_text(path: Path, name: str | None = None) -> str:
 
 
 def _main(argv: list[str]) -> int:
+    # The child limits its own memory (a decompression bomb then fails with MemoryError);
+    # setting it here avoids preexec_fn, which is unsafe in a threaded server.
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 

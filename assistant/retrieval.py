@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection
 
 import faiss
@@ -58,15 +59,20 @@ def lexical_search(index: LoadedIndex, question: str, depth: int,
 
 def retrieve(index: LoadedIndex, question: str, query_vector: np.ndarray | None, k: int,
              mode: RetrievalMode = "hybrid", doc_filter: Collection[str] | None = None,
-             weights: tuple[float, float] = (1.0, 1.0)) -> list[RetrievedChunk]:
+             weights: tuple[float, float] = (1.0, 1.0), timings: dict[str, float] | None = None
+             ) -> list[RetrievedChunk]:
     """The ``k`` best chunks for a question in the given mode, with ranks from each retriever.
 
-    ``weights`` are the (dense, lexical) weights of reciprocal rank fusion in hybrid mode.
+    ``weights`` are the (dense, lexical) weights of reciprocal rank fusion in hybrid mode;
+    ``timings`` (if given) receives the milliseconds of each stage.
     """
+    clock = time.perf_counter()
     allowed = allowed_chunks(index, doc_filter)
     depth = max(CANDIDATE_DEPTH, 4 * k)
     dense = dense_search(index, query_vector, depth, allowed) if mode != "bm25" and query_vector is not None else []
+    after_dense = time.perf_counter()
     lexical = lexical_search(index, question, depth, allowed) if mode != "dense" else []
+    after_lexical = time.perf_counter()
     dense_info = {pos: (rank, score) for rank, (pos, score) in enumerate(dense, 1)}
     lexical_info = {pos: (rank, score) for rank, (pos, score) in enumerate(lexical, 1)}
     if mode == "dense":
@@ -81,4 +87,8 @@ def retrieve(index: LoadedIndex, question: str, query_vector: np.ndarray | None,
         l_rank, l_score = lexical_info.get(pos, (0, 0.0))
         results.append(RetrievedChunk(chunk=index.chunks[pos], score=score, rank=rank, dense_rank=d_rank,
                                       dense_score=d_score, lexical_rank=l_rank, lexical_score=l_score))
+    if timings is not None:
+        timings["dense_search_ms"] = (after_dense - clock) * 1000
+        timings["lexical_search_ms"] = (after_lexical - after_dense) * 1000
+        timings["fusion_ms"] = (time.perf_counter() - after_lexical) * 1000
     return results

@@ -24,7 +24,8 @@ class Assistant:
 
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
-        self.embedder = embedder or make_embedder(settings.model, threads=settings.query_threads)
+        self.embedder = embedder or make_embedder(settings.model, threads=settings.query_threads,
+                                                  precision=settings.precision)
         self._index: LoadedIndex | None = None
         self._checker = None
         self._lock = threading.RLock()
@@ -55,7 +56,7 @@ class Assistant:
         with self._lock:
             built = build_index(result.documents, self.settings.index, self.embedder, self.settings.chunking,
                                 corpus_label=str(corpus.resolve()), batch_size=self.settings.batch_size,
-                                progress=progress)
+                                progress=progress, dense_index=self.settings.dense_index)
             self._index = None
         return built
 
@@ -97,8 +98,10 @@ class Assistant:
         """
         from assistant.corpus_admin import prepare_upload, write_document
 
-        file_name, payload = prepare_upload(name, data)
         corpus = self.settings.corpus
+        if corpus.is_file():
+            raise UserInputError(f"the corpus is the file {corpus}; documents can only be added to a corpus folder")
+        file_name, payload = prepare_upload(name, data)
         with self._lock:
             target = corpus / file_name
             previous = target.read_bytes() if target.exists() else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -26,6 +27,8 @@ class Settings(BaseSettings):
     )
     chunking: ChunkingSettings = ChunkingSettings()
     mode: RetrievalMode = "hybrid"
+    dense_index: Literal["auto", "flat", "hnsw"] = Field(
+        "auto", description="FAISS index: exact (flat), approximate (HNSW32), or auto (HNSW above 200,000 chunks)")
     k: int = Field(12, ge=1, le=200)
     dense_weight: float = Field(1.0, ge=0.0, description="weight of the dense ranking in reciprocal rank fusion")
     lexical_weight: float = Field(1.0, ge=0.0, description="weight of the BM25 ranking in reciprocal rank fusion")
@@ -33,6 +36,9 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(2000, ge=10)
     abstain_threshold: float = Field(0.5, ge=0.0, le=1.0)
     query_threads: int = Field(1, ge=1)
+    precision: Literal["auto", "fp32", "bf16"] = Field(
+        "auto", description="model weights for embedding: bf16 is ~1.7x faster on CPUs with native bf16 "
+        "(avx512_bf16 or amx_bf16) and gave the same eval figures; auto picks bf16 there, else fp32")
     batch_size: int = Field(64, ge=1)
 
     @field_validator("model")

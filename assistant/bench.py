@@ -1,0 +1,372 @@
+"""Benchmark: cold start, index build throughput, warm latency by stage (library and HTTP),
+memory, the naive baseline in the same run, and a FAISS scaling run.
+
+Everything is measured in one run and reported as medians, percentiles and ratios; nothing
+here asserts a time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from assistant.metrics import percentile
+from assistant.settings import Settings
+
+
+def _stats(values: Sequence[float]) -> dict[str, float]:
+    return {"n": len(values), "p50": round(percentile(values, 50), 3), "p95": round(percentile(values, 95), 3),
+            "p99": round(percentile(values, 99), 3), "mean": round(statistics.fmean(values), 3) if values else 0.0}
+
+
+def _rss_mb(pid: int | None = None) -> dict[str, float]:
+    """Current and peak resident memory (MB) of a process, from /proc."""
+    path = Path(f"/proc/{pid or os.getpid()}/status")
+    out = {}
+    try:
+        for line in path.read_text().splitlines():
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                out["rss_mb" if line.startswith("VmRSS") else "peak_rss_mb"] = round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return out
+
+
+def cold_start(index: Path, question: str) -> dict[str, float]:
+    """Process start to first answer in a fresh interpreter, split into imports, model load,
+    index load and the first answer."""
+    code = (
+        "import time, json, sys\n"
+        "t0 = time.perf_counter()\n"
+        "from assistant.service import Assistant\nfrom assistant.settings import Settings\n"
+        "import torch, sentence_transformers, faiss, bm25s\n"
+        "t1 = time.perf_counter()\n"
+        f"a = Assistant(Settings(index={str(index)!r}))\n"
+        "a.embedder.encode(['x'])\n"
+        "t2 = time.perf_counter()\n"
+        "a.index\n"
+        "t3 = time.perf_counter()\n"
+        f"a.ask({question!r})\n"
+        "t4 = time.perf_counter()\n"
+        "print(json.dumps({'imports_s': t1 - t0, 'model_load_s': t2 - t1, 'index_load_s': t3 - t2,"
+        " 'first_answer_s': t4 - t3}))\n"
+    )
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    total = time.perf_counter() - started
+    stages = json.loads(result.stdout.strip().splitlines()[-1])
+    return {**{k: round(v, 3) for k, v in stages.items()}, "process_start_to_first_answer_s": round(total, 3)}
+
+
+def index_build(corpus: Path, settings: Settings) -> dict[str, float]:
+    """Build a fresh index of ``corpus`` (nothing reused) and report throughput."""
+    from assistant.service import Assistant
+
+    with tempfile.TemporaryDirectory() as tmp:
+        assistant = Assistant(settings.model_copy(update={"index": Path(tmp) / "index", "corpus": corpus}))
+        assistant.embedder.encode(["warm up"])
+        result = assistant.build(corpus)
+        entries = result.manifest.documents.values()
+        docs, chunks = len(result.manifest.documents), sum(e.chunks for e in entries)
+        sentences = sum(e.sentences for e in entries)
+        seconds = result.seconds
+        return {"corpus": str(corpus), "documents": docs, "chunks": chunks, "sentences": sentences,
+                "seconds": round(seconds, 2), "documents_per_s": round(docs / seconds, 2),
+                "chunks_per_s": round(chunks / seconds, 2), "sentences_per_s": round(sentences / seconds, 2),
+                "embedded_texts": result.embedded_texts}
+
+
+def warm_latency(assistant, questions: Sequence[str]) -> dict[str, object]:
+    """Per-question latency in the library, in total and per stage."""
+    assistant.ask(questions[0])
+    totals, stages = [], {}
+    for question in questions:
+        started = time.perf_counter()
+        answer = assistant.ask(question)
+        totals.append((time.perf_counter() - started) * 1000)
+        for name, value in answer.timings_ms.items():
+            stages.setdefault(name, []).append(value)
+    return {"total_ms": _stats(totals), "stages_ms": {k: _stats(v) for k, v in stages.items()}}
+
+
+def naive_baseline(index_dir: Path, model_path: str, questions: Sequence[str]) -> dict[str, object]:
+    """The hand-written baseline: sentence-transformers + FAISS over chunks, then the chunk's
+    sentences encoded per question to pick the best one."""
+    import faiss
+    from sentence_transformers import SentenceTransformer
+
+    from assistant.index_store import load_index
+
+    index = load_index(index_dir)
+    model = SentenceTransformer(model_path, device="cpu")
+    dense = faiss.IndexFlatIP(index.dense.d)
+    dense.add(index.dense.reconstruct_n(0, index.dense.ntotal))
+    times = []
+    for question in questions:
+        started = time.perf_counter()
+        vector = model.encode([question], normalize_embeddings=True)
+        _, ids = dense.search(vector, 1)
+        chunk = index.chunks[int(ids[0][0])]
+        texts = [index.sentences[s].text for s in chunk.sentence_ids]
+        sentence_vectors = model.encode(texts, normalize_embeddings=True)
+        int(np.argmax(sentence_vectors @ vector[0]))
+        times.append((time.perf_counter() - started) * 1000)
+    return {"total_ms": _stats(times)}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _http_ask(base: str, question: str) -> dict:
+    """One call of the server's `ask` endpoint with plain HTTP (Gradio's two-step call API)."""
+    body = json.dumps({"data": [question, 2, "hybrid", None]}).encode()
+    request = urllib.request.Request(f"{base}/gradio_api/call/ask", data=body,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        event = json.loads(response.read())["event_id"]
+    with urllib.request.urlopen(f"{base}/gradio_api/call/ask/{event}", timeout=60) as response:
+        payload = response.read().decode()
+    for line in payload.splitlines():
+        if line.startswith("data:"):
+            return json.loads(line[5:])[0]
+    raise RuntimeError(f"no data in the server's reply: {payload[:200]}")
+
+
+def http_latency(index: Path, questions: Sequence[str]) -> dict[str, object]:
+    """Latency through `assistant serve` over plain HTTP, and the server's memory."""
+    port = _free_port()
+    started = time.perf_counter()
+    server = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--index", str(index), "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        while True:
+            try:
+                _http_ask(base, questions[0])
+                break
+            except OSError:
+                if server.poll() is not None or time.perf_counter() - started > 180:
+                    raise RuntimeError("the server did not start") from None
+                time.sleep(0.3)
+        ready = time.perf_counter() - started
+        times = []
+        for question in questions:
+            t = time.perf_counter()
+            _http_ask(base, question)
+            times.append((time.perf_counter() - t) * 1000)
+        return {"serve_to_first_answer_s": round(ready, 2), "total_ms": _stats(times), **_rss_mb(server.pid)}
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def scaling(sizes: Sequence[int], dimension: int = 384, queries: int = 200,
+            real_vectors: np.ndarray | None = None, real_queries: np.ndarray | None = None,
+            progress: Callable[[str], None] = lambda _: None) -> dict[str, object]:
+    """FAISS at several sizes with synthetic clustered vectors: exact (flat) against HNSW32 —
+    build time, memory per vector, query latency, recall@10 against exact search."""
+    import faiss
+
+    from assistant.index_store import make_dense_index
+
+    rng = np.random.default_rng(7)
+    rows = []
+    for size in sizes:
+        progress(f"scaling: {size} vectors")
+        centres = rng.standard_normal((max(16, size // 1000), dimension)).astype(np.float32)
+        data = centres[rng.integers(0, len(centres), size)] + 0.6 * rng.standard_normal((size, dimension)).astype(
+            np.float32)
+        data /= np.linalg.norm(data, axis=1, keepdims=True)
+        query = data[rng.integers(0, size, queries)] + 0.3 * rng.standard_normal((queries, dimension)).astype(
+            np.float32)
+        query /= np.linalg.norm(query, axis=1, keepdims=True)
+        row: dict[str, object] = {"vectors": size}
+        exact_ids = None
+        for kind in ("flat", "hnsw"):
+            before = _rss_mb().get("rss_mb", 0.0)
+            started = time.perf_counter()
+            index = make_dense_index(dimension, size, approximate=(kind == "hnsw"))
+            index.add(data)
+            build = time.perf_counter() - started
+            memory = max(0.0, _rss_mb().get("rss_mb", 0.0) - before)
+            times, found = [], []
+            for q in query:
+                t = time.perf_counter()
+                _, ids = index.search(q.reshape(1, -1), 10)
+                times.append((time.perf_counter() - t) * 1000)
+                found.append(ids[0])
+            if kind == "flat":
+                exact_ids = found
+            recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, exact_ids)]))
+            row[kind] = {"build_s": round(build, 2), "memory_mb": round(memory, 1),
+                         "bytes_per_vector": round(memory * 1024 * 1024 / size, 1), "query_ms": _stats(times),
+                         "recall_at_10": round(recall, 4)}
+            del index
+        rows.append(row)
+        del data
+    result: dict[str, object] = {"synthetic": rows}
+    if real_vectors is not None and real_queries is not None and len(real_vectors) > 10:
+        exact = faiss.IndexFlatIP(real_vectors.shape[1])
+        exact.add(real_vectors)
+        approx = make_dense_index(real_vectors.shape[1], len(real_vectors), approximate=True)
+        approx.add(real_vectors)
+        _, e_ids = exact.search(real_queries, 10)
+        _, a_ids = approx.search(real_queries, 10)
+        recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(a_ids, e_ids)]))
+        result["real_recall_at_10"] = {"vectors": len(real_vectors), "queries": len(real_queries),
+                                       "hnsw_recall_at_10": round(recall, 4)}
+    return result
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process (MB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def _questions(path: Path | None, count: int) -> list[str]:
+    from assistant.evaluation import load_questions
+
+    if path is None or not path.exists():
+        base = ["What is gene therapy?", "How much does Zolgensma cost?", "What are AAV vectors?"]
+    else:
+        base = [q.question for q in load_questions(path)]
+    return [base[i % len(base)] for i in range(max(count, 1))]
+
+
+def run_bench(settings: Settings, corpora: Sequence[Path], questions_file: Path | None, out: Path,
+              scale_sizes: Sequence[int] = (10_000, 100_000, 1_000_000), count: int = 200, http: bool = True,
+              progress: Callable[[str], None] = lambda _: None) -> dict[str, object]:
+    """Run every measurement; returns the report (also written to ``out``)."""
+    from assistant.embedding import resolve_model_path
+    from assistant.service import Assistant
+
+    report: dict[str, object] = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+                                 "model": settings.model}
+    builds = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for number, corpus in enumerate(corpora):
+            progress(f"index build: {corpus}")
+            builds.append(index_build(corpus, settings))
+        report["index_build"] = builds
+        latency_corpus = corpora[-1]
+        index_dir = Path(tmp) / "index"
+        assistant = Assistant(settings.model_copy(update={"index": index_dir, "corpus": latency_corpus}))
+        progress("building the index used for latency")
+        assistant.build(latency_corpus)
+        questions = _questions(questions_file, count)
+        progress("cold start")
+        report["cold_start"] = cold_start(index_dir, questions[0])
+        progress(f"warm latency over {len(questions)} questions (library)")
+        report["library"] = warm_latency(assistant, questions)
+        report["library_memory"] = _rss_mb()
+        progress("naive baseline (sentences encoded per question)")
+        report["naive"] = naive_baseline(index_dir, resolve_model_path(settings.model), questions)
+        lib_p50 = report["library"]["total_ms"]["p50"]  # type: ignore[index]
+        report["naive_over_library_p50"] = round(report["naive"]["total_ms"]["p50"] / lib_p50, 2)  # type: ignore
+        if http:
+            progress("latency through the HTTP API")
+            report["http"] = http_latency(index_dir, questions)
+        if scale_sizes:
+            queries = assistant.embedder.encode(questions[:200])
+            report["scaling"] = scaling(scale_sizes, real_vectors=assistant.index.sentence_vectors,
+                                        real_queries=queries, progress=progress)
+    report["peak_rss_mb"] = peak_rss_mb()
+    write_bench_report(report, out)
+    return report
+
+
+def bench_markdown(report: dict) -> str:
+    """The benchmark report as Markdown tables."""
+    lines = ["# Benchmark", "", f"Machine: {report['machine']}; model: {report['model']}", "", "## Index build", "",
+             "| corpus | documents | chunks | sentences | seconds | docs/s | chunks/s | sentences/s |",
+             "|---|---|---|---|---|---|---|---|"]
+    for b in report.get("index_build", []):
+        lines.append(f"| {Path(b['corpus']).name} | {b['documents']} | {b['chunks']} | {b['sentences']} | "
+                     f"{b['seconds']} | {b['documents_per_s']} | {b['chunks_per_s']} | {b['sentences_per_s']} |")
+    cold = report.get("cold_start", {})
+    lines += ["", "## Cold start (seconds)", "", "| " + " | ".join(cold) + " |", "|" + "---|" * len(cold),
+              "| " + " | ".join(str(v) for v in cold.values()) + " |", "", "## Warm latency (ms)", "",
+              "| path | n | p50 | p95 | p99 |", "|---|---|---|---|---|"]
+    for name in ("library", "http", "naive"):
+        if name in report:
+            t = report[name]["total_ms"]
+            lines.append(f"| {name} | {t['n']} | {t['p50']} | {t['p95']} | {t['p99']} |")
+    lines += ["", f"Naive baseline p50 / library p50: {report.get('naive_over_library_p50')}", "",
+              "### Library stages (ms)", "", "| stage | p50 | p95 | p99 |", "|---|---|---|---|"]
+    for stage, t in report.get("library", {}).get("stages_ms", {}).items():
+        lines.append(f"| {stage} | {t['p50']} | {t['p95']} | {t['p99']} |")
+    lines += ["", f"Memory: library process {report.get('library_memory')}, server {report.get('http', {})}"
+              .replace("'total_ms'", "'latency'"), f"Peak RSS of the benchmark process: {report.get('peak_rss_mb')} MB"]
+    scaling_ = report.get("scaling")
+    if scaling_:
+        lines += ["", "## Scaling (FAISS, synthetic clustered vectors, 384 dimensions)", "",
+                  "| vectors | index | build s | MB | bytes/vector | query p50 ms | p95 ms | recall@10 |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for row in scaling_["synthetic"]:
+            for kind in ("flat", "hnsw"):
+                r = row[kind]
+                lines.append(f"| {row['vectors']:,} | {kind} | {r['build_s']} | {r['memory_mb']} | "
+                             f"{r['bytes_per_vector']} | {r['query_ms']['p50']} | {r['query_ms']['p95']} | "
+                             f"{r['recall_at_10']} |")
+        if "real_recall_at_10" in scaling_:
+            lines += ["", f"HNSW recall@10 against exact search on real embeddings: {scaling_['real_recall_at_10']}"]
+    return "\n".join(lines)
+
+
+def write_bench_report(report: dict, out: Path) -> list[Path]:
+    """bench.json, bench.md and PNG plots (latency per path, stages, scaling)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / "bench.json", out / "bench.md"]
+    paths[0].write_text(json.dumps(report, indent=1), encoding="utf-8")
+    paths[1].write_text(bench_markdown(report), encoding="utf-8")
+    names = [n for n in ("library", "http", "naive") if n in report]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for i, metric in enumerate(("p50", "p95", "p99")):
+        ax.bar([x + i * 0.25 for x in range(len(names))], [report[n]["total_ms"][metric] for n in names], 0.25,
+               label=metric)
+    ax.set_xticks([x + 0.25 for x in range(len(names))], names)
+    ax.set_ylabel("ms per question")
+    ax.set_title("Warm latency")
+    ax.legend()
+    fig.tight_layout()
+    paths.append(out / "latency.png")
+    fig.savefig(paths[-1])
+    plt.close(fig)
+    if report.get("scaling"):
+        fig, ax = plt.subplots(figsize=(7, 4))
+        rows = report["scaling"]["synthetic"]
+        for kind in ("flat", "hnsw"):
+            ax.plot([r["vectors"] for r in rows], [r[kind]["query_ms"]["p50"] for r in rows], marker="o", label=kind)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("vectors")
+        ax.set_ylabel("query p50 (ms)")
+        ax.set_title("Dense search latency by index size")
+        ax.legend()
+        fig.tight_layout()
+        paths.append(out / "scaling.png")
+        fig.savefig(paths[-1])
+        plt.close(fig)
+    return paths
