@@ -253,6 +253,21 @@ def label_blocks(text: str, repeated_lines: Iterable[str] = ()) -> list[Block]:
     ]
     heading_like = [is_heading_like(t) and not r for t, r in zip(texts, repeated)]
     initial = [_initial_class(t, r) for t, r in zip(texts, repeated)]
+    # A list is judged as a whole: three short prose items make a paragraph, a menu does not.
+    i = 0
+    while i < len(spans):
+        if not spans[i][2]:
+            i += 1
+            continue
+        j = i
+        while j < len(spans) and spans[j][2]:
+            j += 1
+        if j - i >= 2:
+            group = _initial_class(" ".join(_BULLET.sub("", texts[k]) for k in range(i, j)), False)
+            for k in range(i, j):
+                if initial[k] == "short" or (initial[k] != "bad" and group == "good"):
+                    initial[k] = group if not repeated[k] else "bad"
+        i = j
     final = revise_classes(initial, texts, heading_like)
     weights = [_block_weight(len(t), i, f) for t, i, f in zip(texts, initial, final)]
     inside = [False] * len(spans)

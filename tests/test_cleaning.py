@@ -250,3 +250,16 @@ def test_short_note_without_long_paragraphs_is_still_content():
     assert kinds["Aspirin was discovered in 1897 by Felix Hoffmann."] == "content"
     assert kinds["It is used to reduce fever."] == "content"
     assert kinds["Copyright (c) 2020 me"] == "boilerplate"
+
+
+def test_a_short_bullet_list_of_prose_is_content_but_a_menu_is_not():
+    text = ("# Solar Power Basics\n\nSolar panels convert sunlight into electricity using photovoltaic cells made "
+            "of silicon, and a typical residential panel produces between 250 and 400 watts under full sun.\n\n"
+            "## Maintenance\n\n- Panels should be cleaned once or twice a year.\n"
+            "- Inverters usually need replacement after 10 to 15 years.\n"
+            "- Most manufacturers offer a 25-year performance warranty.\n\n"
+            "- Home\n- About Us\n- Contact\n")
+    kinds = {text[b.start:b.end]: b.kind for b in label_blocks(text)}
+    assert kinds["- Inverters usually need replacement after 10 to 15 years."] == "content"
+    assert kinds["- Panels should be cleaned once or twice a year."] == "content"
+    assert kinds["- About Us"] == "boilerplate"
