@@ -51,7 +51,6 @@ class Candidate:
     coverage: float
     context_coverage: float
     type_match: bool
-    absent: float = 0.0
     missing_entity: list[str] = field(default_factory=list)
     passage_dense: float = 0.0
     score: float = 0.0
@@ -93,13 +92,8 @@ def collect_candidates(index: LoadedIndex, question: str, query_vector: np.ndarr
     """Every answerable sentence of the retrieved chunks, scored against the question."""
     query_terms = terms(question, drop_question_words=True)
     weights = {t: idf(t, index.sentence_df, index.sentence_df_total) for t in set(query_terms)}
-    # Terms the collection uses somewhere: if the answer's context lacks one, the documents
-    # could have said it there but did not (a near miss). Terms unknown to the collection
-    # are the asker's own wording and say nothing either way.
-    known_terms = [t for t in query_terms if index.sentence_df.get(t, 0) > 0]
     # Names in the question that the collection knows must appear around the answer.
     known_entities = {word: stem(word) for word in entity_terms(question) if index.sentence_df.get(stem(word), 0) > 0}
-
     answer_type = expected_answer_type(question)
     seen: set[int] = set()
     candidates = []
@@ -113,20 +107,17 @@ def collect_candidates(index: LoadedIndex, question: str, query_vector: np.ndarr
             if sid in seen or not sentence.answerable:
                 continue
             seen.add(sid)
-            dense = float(index.sentence_vectors[sid] @ query_vector) if query_vector is not None else 0.0
+            context = _context_terms(index, sentence)
             candidate = Candidate(
                 sentence=sentence,
                 chunk=hit,
-                dense=dense,
+                dense=float(index.sentence_vectors[sid] @ query_vector) if query_vector is not None else 0.0,
                 passage_dense=passage_dense,
                 coverage=term_coverage(query_terms, index.sentence_terms(sid), weights),
-                context_coverage=0.0,
+                context_coverage=term_coverage(query_terms, context, weights),
                 type_match=answer_type_matches(answer_type, sentence.text, question),
+                missing_entity=[word for word, term in known_entities.items() if term not in context],
             )
-            context = _context_terms(index, sentence)
-            candidate.context_coverage = term_coverage(query_terms, context, weights)
-            candidate.absent = 1.0 - term_coverage(known_terms, context, weights) if known_terms else 0.0
-            candidate.missing_entity = [word for word, term in known_entities.items() if term not in context]
             candidate.score = sentence_score(candidate.dense, candidate.coverage, candidate.context_coverage,
                                              hit.rank, candidate.type_match, bool(candidate.missing_entity))
             candidates.append(candidate)
