@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from assistant.errors import UserInputError
 from assistant.models import Verdict
+from assistant.reading import jsonl_lines
 from assistant.service import Assistant
 
 VERDICTS: tuple[str, ...] = ("verbatim", "supported", "mismatch", "wrong-source", "unsupported", "uncited")
@@ -54,17 +55,12 @@ class ClaimEvaluation(BaseModel):
 
 def load_claims(path: Path) -> list[LabelledClaim]:
     """Read a JSONL claim set."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserInputError(f"cannot read claim set {path}: {exc}") from exc
     claims = []
-    for number, line in enumerate(lines, 1):
-        if line.strip():
-            try:
-                claims.append(LabelledClaim.model_validate_json(line))
-            except ValueError as exc:
-                raise UserInputError(f"{path.name} line {number}: not a valid claim") from exc
+    for number, line in jsonl_lines(path, "claim set"):
+        try:
+            claims.append(LabelledClaim.model_validate_json(line))
+        except ValueError as exc:
+            raise UserInputError(f"{path.name} line {number}: not a valid claim") from exc
     if not claims:
         raise UserInputError(f"no claims in {path}")
     return claims

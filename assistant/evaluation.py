@@ -12,6 +12,7 @@ import numpy as np
 
 from assistant.answering import display_text, validate_question
 from assistant.errors import UserInputError
+from assistant.reading import jsonl_lines
 from assistant.index_store import LoadedIndex
 from assistant.metrics import (
     contains_answer,
@@ -35,13 +36,7 @@ _MARKER = re.compile(r"\s*\[\d+\]")
 def load_questions(path: Path, split: str | None = None, limit: int | None = None) -> list[EvalQuestion]:
     """Read a question set: our JSONL format or COVID-QA's (``qid``, ``gold_spans``)."""
     questions = []
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserInputError(f"cannot read question set {path}: {exc}") from exc
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+    for number, line in jsonl_lines(path, "question set"):
         try:
             row = json.loads(line)
             if "qid" in row:

@@ -144,16 +144,20 @@ def read_folder(folder: Path) -> CorpusReadResult:
     return result
 
 
-def read_jsonl(path: Path) -> CorpusReadResult:
-    """Read a JSONL corpus: one ``{"doc_id", "text", "title"?}`` object per line."""
-    result = CorpusReadResult()
+def jsonl_lines(path: Path, what: str) -> list[tuple[int, str]]:
+    """(line number, line) of the non-blank lines of a UTF-8 JSONL file; UserInputError naming
+    ``what`` the file is when it cannot be read."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        raise UserInputError(f"cannot read corpus file {path}: {exc}") from exc
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+        raise UserInputError(f"cannot read {what} {path}: {exc}") from exc
+    return [(number, line) for number, line in enumerate(lines, 1) if line.strip()]
+
+
+def read_jsonl(path: Path) -> CorpusReadResult:
+    """Read a JSONL corpus: one ``{"doc_id", "text", "title"?}`` object per line."""
+    result = CorpusReadResult()
+    for number, line in jsonl_lines(path, "corpus file"):
         try:
             row = json.loads(line)
             doc_id, text = str(row["doc_id"]), str(row["text"])
