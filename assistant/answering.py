@@ -119,7 +119,8 @@ def collect_candidates(index: LoadedIndex, question: str, query_vector: np.ndarr
                 missing_entity=[word for word, term in known_entities.items() if term not in context],
             )
             candidate.score = sentence_score(candidate.dense, candidate.coverage, candidate.context_coverage,
-                                             hit.rank, candidate.type_match, bool(candidate.missing_entity))
+                                             hit.rank, candidate.type_match, bool(candidate.missing_entity),
+                                             passage_dense)
             candidates.append(candidate)
     return candidates
 

@@ -71,22 +71,21 @@ def cold_start(index: Path, question: str) -> dict[str, float]:
     return {**{k: round(v, 3) for k, v in stages.items()}, "process_start_to_first_answer_s": round(total, 3)}
 
 
-def index_build(corpus: Path, settings: Settings) -> dict[str, float]:
-    """Build a fresh index of ``corpus`` (nothing reused) and report throughput."""
+def index_build(corpus: Path, settings: Settings, index_dir: Path) -> dict[str, float]:
+    """Build a fresh index of ``corpus`` into the empty ``index_dir`` and report throughput."""
     from assistant.service import Assistant
 
-    with tempfile.TemporaryDirectory() as tmp:
-        assistant = Assistant(settings.model_copy(update={"index": Path(tmp) / "index", "corpus": corpus}))
-        assistant.embedder.encode(["warm up"])
-        result = assistant.build(corpus)
-        entries = result.manifest.documents.values()
-        docs, chunks = len(result.manifest.documents), sum(e.chunks for e in entries)
-        sentences = sum(e.sentences for e in entries)
-        seconds = result.seconds
-        return {"corpus": str(corpus), "documents": docs, "chunks": chunks, "sentences": sentences,
-                "seconds": round(seconds, 2), "documents_per_s": round(docs / seconds, 2),
-                "chunks_per_s": round(chunks / seconds, 2), "sentences_per_s": round(sentences / seconds, 2),
-                "embedded_texts": result.embedded_texts}
+    assistant = Assistant(settings.model_copy(update={"index": index_dir, "corpus": corpus}))
+    assistant.embedder.encode(["warm up"])
+    result = assistant.build(corpus)
+    entries = result.manifest.documents.values()
+    docs, chunks = len(result.manifest.documents), sum(e.chunks for e in entries)
+    sentences = sum(e.sentences for e in entries)
+    seconds = result.seconds
+    return {"corpus": str(corpus), "documents": docs, "chunks": chunks, "sentences": sentences,
+            "seconds": round(seconds, 2), "documents_per_s": round(docs / seconds, 2),
+            "chunks_per_s": round(chunks / seconds, 2), "sentences_per_s": round(sentences / seconds, 2),
+            "embedded_texts": result.embedded_texts}
 
 
 def warm_latency(assistant, questions: Sequence[str]) -> dict[str, object]:
@@ -263,13 +262,11 @@ def run_bench(settings: Settings, corpora: Sequence[Path], questions_file: Path 
     with tempfile.TemporaryDirectory() as tmp:
         for number, corpus in enumerate(corpora):
             progress(f"index build: {corpus}")
-            builds.append(index_build(corpus, settings))
+            builds.append(index_build(corpus, settings, Path(tmp) / f"index-{number}"))
         report["index_build"] = builds
         latency_corpus = corpora[-1]
-        index_dir = Path(tmp) / "index"
+        index_dir = Path(tmp) / f"index-{len(corpora) - 1}"  # the last build serves the latency runs
         assistant = Assistant(settings.model_copy(update={"index": index_dir, "corpus": latency_corpus}))
-        progress("building the index used for latency")
-        assistant.build(latency_corpus)
         questions = _questions(questions_file, count)
         progress("cold start")
         report["cold_start"] = cold_start(index_dir, questions[0])

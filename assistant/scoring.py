@@ -125,16 +125,17 @@ def entity_terms(question: str) -> list[str]:
 
 
 def sentence_score(dense: float, coverage: float, context_coverage: float, chunk_rank: int,
-                   type_match: bool, missing_entity: bool = False) -> float:
+                   type_match: bool, missing_entity: bool = False, passage_dense: float = 0.0) -> float:
     """Relevance of a candidate sentence to the question (higher is better).
 
     Dense cosine carries paraphrases; term coverage (in the sentence, and in the sentence
     with its title, heading and preceding sentences) carries names and numbers; the rank of
-    its chunk adds the passage-level evidence; a missing expected value type, or a name from
+    its chunk and the chunk's own cosine add the passage-level evidence (a sentence that says
+    "it" for the drug named before it still belongs to a passage about that drug); a missing expected value type, or a name from
     the question that the sentence's context lacks, is penalised.
     """
     rank_bonus = 1.0 / (1.0 + 0.25 * max(chunk_rank - 1, 0))
-    score = 0.55 * dense + 0.25 * coverage + 0.20 * context_coverage + 0.10 * rank_bonus
+    score = 0.55 * dense + 0.25 * coverage + 0.20 * context_coverage + 0.10 * rank_bonus + 0.20 * passage_dense
     return score - (0.0 if type_match else 0.15) - (0.1 if missing_entity else 0.0)
 
 
