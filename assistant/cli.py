@@ -342,11 +342,11 @@ def _cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.ui import build_app
-
     assistant = _open_assistant(settings, args.corpus is not None)
     assistant.index  # load (and verify) before accepting requests
     assistant.embedder.encode(["warm up"])
+    from assistant.ui import build_app  # Gradio takes seconds to import: only once the index is usable
+
     app = build_app(assistant)
     app.queue(max_size=args.queue_size, default_concurrency_limit=args.concurrency)
     print(f"serving {len(assistant.index.manifest.documents)} documents on http://{args.host}:{args.port}",

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 BlockKind = Literal["content", "heading", "boilerplate"]
 RetrievalMode = Literal["hybrid", "dense", "bm25"]

@@ -41,8 +41,11 @@ def _main(argv: list[str]) -> int:
     # The child limits its own memory (a decompression bomb then fails with MemoryError);
     # setting it here avoids preexec_fn, which is unsafe in a threaded server.
     resource.setrlimit(resource.RLIMIT_AS, (MEMORY_LIMIT_BYTES, MEMORY_LIMIT_BYTES))
+    import pypdf.errors
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
+
+    limit_reached = getattr(pypdf.errors, "LimitReachedError", ())  # pypdf's own decompression limit
 
     try:
         reader = PdfReader(argv[0])
@@ -57,6 +60,9 @@ def _main(argv: list[str]) -> int:
                 print("too much text", file=sys.stderr)
                 return 2
             pages.append(text.strip())
+    except limit_reached:
+        print("PDF expands to too much data when decompressed", file=sys.stderr)
+        return 2
     except (PdfReadError, ValueError, KeyError, TypeError, OSError) as exc:
         print(f"broken PDF: {type(exc).__name__}", file=sys.stderr)
         return 2

@@ -21,16 +21,18 @@ from assistant.models import Document
 log = logging.getLogger(__name__)
 
 SUPPORTED_SUFFIXES = {".txt": "txt", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}
-MAX_FILE_BYTES = 60 * 1024 * 1024
+MAX_FILE_BYTES = 10 * 1024 * 1024  # like uploads; 50 MB of text took ~3 min and 1.4 GB with the fake embedder
 
 _BLOCK_TAGS = (
     "p|div|br|h[1-6]|li|ul|ol|tr|td|th|table|section|article|header|footer|nav|aside|"
     "blockquote|pre|hr|title|dt|dd|figcaption|figure|main|form"
 )
-_HIDDEN_ELEMENT = re.compile(r"<(script|style|noscript|template|svg)\b.*?</\1\s*>", re.I | re.S)
+# an element never closed (a truncated page) hides the rest of the document, as in a browser
+_HIDDEN_ELEMENT = re.compile(r"<(script|style|noscript|template|svg)\b.*?(?:</\1\s*>|\Z)", re.I | re.S)
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
 _TAG = re.compile(r"<[/!?]?[a-zA-Z][^<>]*>|<!--|-->")
 _BLOCK_TAG = re.compile(rf"</?({_BLOCK_TAGS})\b", re.I)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass
@@ -94,6 +96,8 @@ def mask_html(html: str) -> str:
 
 def make_document(doc_id: str, raw: str, source_format: str) -> Document:
     """Build a Document from decoded text; HTML is masked, everything else kept as is."""
+    # a lone surrogate (a JSON "\\ud800" escape) cannot be written as UTF-8: U+FFFD keeps every offset
+    raw = _LONE_SURROGATE.sub("\ufffd", raw)
     text = mask_html(raw) if source_format == "html" else raw
     return Document(
         doc_id=doc_id,
@@ -112,7 +116,8 @@ def read_file(path: Path, doc_id: str) -> Document:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise UserInputError(f"{doc_id}: {size} bytes is over the {MAX_FILE_BYTES} byte limit, skipped")
+            raise UserInputError(f"{doc_id}: {size} bytes is over the {MAX_FILE_BYTES // (1024 * 1024)} MB limit "
+                                 "for one document, skipped (split it into smaller files)")
         data = path.read_bytes()
     except OSError as exc:
         raise UserInputError(f"{doc_id}: cannot read ({exc.strerror or exc}), skipped") from exc
@@ -134,6 +139,10 @@ def read_folder(folder: Path) -> CorpusReadResult:
         if any(part.startswith(".") for part in rel.parts) or not path.is_file():
             continue
         doc_id = rel.as_posix()
+        if _LONE_SURROGATE.search(doc_id):  # a file name that is not valid UTF-8 cannot be stored or cited
+            shown = doc_id.encode("utf-8", "backslashreplace").decode("utf-8")
+            result.warnings.append(f"{shown}: the file name is not valid UTF-8 (rename the file), skipped")
+            continue
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             result.warnings.append(f"{doc_id}: unsupported file type, skipped")
             continue
@@ -160,16 +169,20 @@ def read_jsonl(path: Path) -> CorpusReadResult:
     for number, line in jsonl_lines(path, "corpus file"):
         try:
             row = json.loads(line)
-            doc_id, text = str(row["doc_id"]), str(row["text"])
+            doc_id, text = _LONE_SURROGATE.sub("\ufffd", str(row["doc_id"])), str(row["text"])
         except (ValueError, KeyError, TypeError):
             result.warnings.append(f"{path.name} line {number}: not a JSON object with doc_id and text, skipped")
             continue
         if not text.strip():
             result.warnings.append(f"{path.name} line {number}: empty text, skipped")
             continue
+        if len(text) > MAX_FILE_BYTES:
+            result.warnings.append(f"{path.name} line {number}: {doc_id} has {len(text)} characters, over the "
+                                   f"{MAX_FILE_BYTES // (1024 * 1024)} MB limit for one document, skipped")
+            continue
         doc = make_document(doc_id, text, "jsonl")
         if row.get("title"):
-            doc = doc.model_copy(update={"title": str(row["title"])})
+            doc = doc.model_copy(update={"title": _LONE_SURROGATE.sub("\ufffd", str(row["title"]))})
         result.documents.append(doc)
     return result
 

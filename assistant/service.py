@@ -39,7 +39,8 @@ class Assistant:
                 loaded = load_index(self.settings.index)
                 if loaded is None:
                     raise IndexError_(f"no index in {self.settings.index}; build it with `assistant index`")
-                problem = settings_mismatch(loaded.manifest, self.embedder.name, self.settings.chunking)
+                problem = settings_mismatch(loaded.manifest, self.embedder.name, self.settings.chunking,
+                                            self.embedder.dimension)
                 if problem:
                     raise IndexError_(f"index in {self.settings.index} was built with other settings: {problem}; "
                                       "rebuild with `assistant index`")
@@ -87,7 +88,11 @@ class Assistant:
             return None
         reason = self.stale_reason(corpus)
         if reason is None:
-            return None
+            try:
+                self.index  # up to date by its manifest; verify its files too (a damaged one is rebuilt)
+                return None
+            except IndexError_ as exc:
+                reason = str(exc)
         log.info("rebuilding index: %s", reason)
         return self.build(corpus, progress)
 

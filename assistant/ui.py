@@ -220,9 +220,12 @@ def build_app(assistant: Assistant, questions_dir: Path = Path("evals/questions"
         def api_ask(question: str, max_sentences: int = 2, mode: str = "hybrid",
                     documents: list[str] | None = None) -> dict:
             """Answer a question; returns the answer contract (see README)."""
+            problem = _api_ask_problem(max_sentences, mode, documents)
+            if problem:
+                return {"error": problem}
             try:
-                answer = assistant.ask(question, max_sentences=int(max_sentences), mode=mode,  # type: ignore[arg-type]
-                                       doc_filter=documents or None)
+                answer = assistant.ask(question, max_sentences=int(float(max_sentences)),
+                                       mode=mode, doc_filter=documents or None)  # type: ignore[arg-type]
             except AssistantError as exc:
                 return {"error": str(exc)}
             return answer.model_dump(mode="json")
@@ -231,6 +234,8 @@ def build_app(assistant: Assistant, questions_dir: Path = Path("evals/questions"
 
         def api_check(text: str) -> dict:
             """Check the citations of a text; returns the check report (see README)."""
+            if not isinstance(text, str):
+                return {"error": "the text to check must be a string"}
             try:
                 return assistant.check(text).model_dump(mode="json")
             except AssistantError as exc:
@@ -238,6 +243,21 @@ def build_app(assistant: Assistant, questions_dir: Path = Path("evals/questions"
 
         gr.api(api_check, api_name="check")
     return app
+
+
+def _api_ask_problem(max_sentences: Any, mode: Any, documents: Any) -> str | None:
+    """Why the arguments of an API call to ``ask`` are unusable (one line), or None."""
+    if mode not in ("hybrid", "dense", "bm25"):
+        return f"unknown mode {str(mode)[:40]!r}; use hybrid, dense or bm25"
+    try:
+        count = float(max_sentences)  # 2, 2.0 and "2" are fine
+    except (TypeError, ValueError):
+        count = float("nan")
+    if isinstance(max_sentences, bool) or not 1 <= count <= 10 or count != int(count):
+        return "max_sentences must be a whole number from 1 to 10"
+    if documents is not None and (not isinstance(documents, list) or not all(isinstance(d, str) for d in documents)):
+        return "documents must be a list of document ids or null"
+    return None
 
 
 def documents_table_ids(assistant: Assistant) -> list[str]:

@@ -98,7 +98,7 @@ def test_second_build_embeds_nothing(fake_assistant: Assistant) -> None:
     before = fake_assistant.index
     result = fake_assistant.build()
     assert result.embedded_texts == 0
-    assert result.reused_texts == len(before.chunks) + len(before.sentences)
+    assert result.reused_texts == len(before.sentences)  # chunk vectors are pooled, never embedded
     assert (result.changed, result.added, result.removed) == ([], [], [])
     after = fake_assistant.index
     assert [c.model_dump() for c in after.chunks] == [c.model_dump() for c in before.chunks]
@@ -109,14 +109,14 @@ def test_first_build_embeds_everything(tmp_path: Path, corpus_copy: Path) -> Non
     assistant = make_assistant(corpus_copy, tmp_path / "fresh")
     result = assistant.build()
     index = assistant.index
-    assert result.embedded_texts == len(index.chunks) + len(index.sentences)
+    assert result.embedded_texts == len(index.sentences)
     assert result.reused_texts == 0
     assert result.added == CORPUS_FILES and result.changed == [] and result.removed == []
 
 
 def test_changing_one_document_reembeds_only_its_texts(fake_assistant: Assistant) -> None:
     before = fake_assistant.index
-    total = len(before.chunks) + len(before.sentences)
+    total = len(before.sentences)
     corpus = fake_assistant.settings.corpus
     target = corpus / "004_54acd962cbed51f9.txt"
     text = target.read_text(encoding="utf-8")
@@ -130,8 +130,7 @@ def test_changing_one_document_reembeds_only_its_texts(fake_assistant: Assistant
     assert result.added == [] and result.removed == []
     assert 0 < result.embedded_texts < total
     after = fake_assistant.index
-    doc_texts = sum(1 for c in after.chunks if c.doc_id == target.name) + sum(
-        1 for s in after.sentences if s.doc_id == target.name)
+    doc_texts = sum(1 for s in after.sentences if s.doc_id == target.name)
     assert result.embedded_texts <= doc_texts
     for doc_id in CORPUS_FILES:
         if doc_id != target.name:
@@ -328,5 +327,15 @@ def test_other_model_reembeds_everything(fake_assistant: Assistant) -> None:
     assert "model" in other.stale_reason()
     result = other.build()
     index = other.index
-    assert result.embedded_texts == len(index.chunks) + len(index.sentences)
+    assert result.embedded_texts == len(index.sentences)
     assert index.dense.d == 32
+
+
+def test_chunk_vectors_are_the_normalised_mean_of_their_sentences(fake_assistant: Assistant) -> None:
+    import numpy as np
+
+    index = fake_assistant.index
+    for position, chunk in enumerate(index.chunks[:10]):
+        expected = index.sentence_vectors[chunk.sentence_ids].mean(axis=0)
+        expected /= np.linalg.norm(expected)
+        assert np.allclose(index.dense.reconstruct(position), expected, atol=1e-5)
