@@ -28,7 +28,8 @@ class Assistant:
                                                   precision=settings.precision)
         self._index: LoadedIndex | None = None
         self._checker = None
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # guards the loaded index; held only briefly
+        self._write_lock = threading.RLock()  # one build, upload or removal at a time
         self.warnings: list[str] = []
 
     @property
@@ -50,15 +51,17 @@ class Assistant:
     def build(self, corpus: Path | None = None, progress: Progress | None = None) -> BuildResult:
         """(Re)build the index from a corpus folder or JSONL file; unchanged texts are not re-embedded."""
         corpus = corpus or self.settings.corpus
-        result = read_corpus(corpus)
-        self.warnings = list(result.warnings)
-        for warning in result.warnings:
-            log.warning(warning)
-        with self._lock:
+        with self._write_lock:  # questions keep being answered from the old index meanwhile
+            result = read_corpus(corpus)
+            self.warnings = list(result.warnings)
+            for warning in result.warnings:
+                log.warning(warning)
             built = build_index(result.documents, self.settings.index, self.embedder, self.settings.chunking,
                                 corpus_label=str(corpus.resolve()), batch_size=self.settings.batch_size,
                                 progress=progress, dense_index=self.settings.dense_index)
-            self._index = None
+            fresh = load_index(self.settings.index)
+            with self._lock:
+                self._index = fresh
         return built
 
     def stale_reason(self, corpus: Path | None = None) -> str | None:
@@ -107,7 +110,7 @@ class Assistant:
         if corpus.is_file():
             raise UserInputError(f"the corpus is the file {corpus}; documents can only be added to a corpus folder")
         file_name, payload = prepare_upload(name, data)
-        with self._lock:
+        with self._write_lock:
             target = corpus / file_name
             previous = target.read_bytes() if target.exists() else None
             write_document(corpus, file_name, payload)
@@ -131,7 +134,7 @@ class Assistant:
         """Delete a document from the corpus folder and the index."""
         from assistant.corpus_admin import document_path
 
-        with self._lock:
+        with self._write_lock:
             path = document_path(self.settings.corpus, doc_id)
             data = path.read_bytes()
             path.unlink()
