@@ -26,13 +26,19 @@ MAX_FALSE_ABSTENTION = 0.053 + MARGIN
 
 
 @pytest.fixture(scope="module")
-def gene_therapy_records(real_embedder, tmp_path_factory):
-    """Every question of the set answered by the full system and the naive baseline."""
+def quality_assistant(real_embedder, tmp_path_factory):
+    """The real model over the bundled corpus, indexed once for this module."""
     settings = Settings(corpus=ROOT / "corpus", index=tmp_path_factory.mktemp("quality") / "index")
     assistant = Assistant(settings, embedder=real_embedder)
     assistant.build()
+    return assistant
+
+
+@pytest.fixture(scope="module")
+def gene_therapy_records(quality_assistant):
+    """Every question of the set answered by the full system and the naive baseline."""
     questions = load_questions(QUESTIONS)
-    return questions, run_evaluation(assistant, questions, ["naive", "full"])
+    return questions, run_evaluation(quality_assistant, questions, ["naive", "full"])
 
 
 @pytest.mark.model
@@ -93,14 +99,6 @@ def test_every_answer_cites_verbatim_sentences(gene_therapy_records):
             assert citation.quote in citation.passage
             assert f"[{citation.marker}]" in answer.text
         assert 0.0 <= answer.confidence <= 1.0
-
-
-@pytest.fixture(scope="module")
-def quality_assistant(real_embedder, tmp_path_factory):
-    settings = Settings(corpus=ROOT / "corpus", index=tmp_path_factory.mktemp("checker") / "index")
-    assistant = Assistant(settings, embedder=real_embedder)
-    assistant.build()
-    return assistant
 
 
 @pytest.mark.model
