@@ -16,18 +16,16 @@ import json
 import math
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from serving import answers_http, free_port
 from conftest import CORPUS, QUESTIONS, REPO
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -80,20 +78,6 @@ class Server:
         return self.log.read_text(errors="replace")[-chars:]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _answers_http(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory):
     """``python -m assistant serve`` on a copy of the corpus (plus a document full of markup) and
@@ -102,7 +86,7 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     corpus = root / "corpus"
     shutil.copytree(CORPUS, corpus)
     (corpus / HOSTILE_DOC_ID).write_text(HOSTILE_DOC, encoding="utf-8")
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
     env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False",
                PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])))
@@ -114,7 +98,7 @@ def server(tmp_path_factory: pytest.TempPathFactory):
             [sys.executable, "-m", "assistant", "serve", "--corpus", str(corpus), "--index", str(root / "index"),
              "--port", str(port)], cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        while not _answers_http(url):
+        while not answers_http(url):
             if process.poll() is not None:
                 pytest.fail(f"server exited with {process.returncode}:\n{log.read_text(errors='replace')[-3000:]}")
             if time.perf_counter() - started > STARTUP_TIMEOUT_S:

@@ -25,19 +25,15 @@ ZORBLAX = (
 )
 
 
-def minimal_pdf(lines: list[str]) -> bytes:
-    """A one-page PDF with Helvetica text, written by hand (objects, xref table, trailer)."""
-    def esc(s: str) -> str:
-        return s.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-
-    ops = ["BT", "/F1 12 Tf", "14 TL", "72 720 Td", *(f"({esc(line)}) Tj T*" for line in lines), "ET"]
-    stream = "\n".join(ops).encode("latin-1")
+def pdf_with_stream(stream: bytes, filter_: str | None = None) -> bytes:
+    """A one-page PDF (catalog, pages, page, content stream, Helvetica) around ``stream``."""
+    filter_entry = f" /Filter /{filter_}".encode() if filter_ else b""
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
         b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+        b"<< /Length " + str(len(stream)).encode() + filter_entry + b" >>\nstream\n" + stream + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
     out = bytearray(b"%PDF-1.4\n")
@@ -50,6 +46,16 @@ def minimal_pdf(lines: list[str]) -> bytes:
     out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
     out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
     return bytes(out)
+
+
+def minimal_pdf(lines: list[str]) -> bytes:
+    """A one-page PDF with Helvetica text, written by hand (objects, xref table, trailer)."""
+    def esc(s: str) -> str:
+        return s.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+    ops = ["BT", "/F1 12 Tf", "14 TL", "72 720 Td", *(f"({esc(line)}) Tj T*" for line in lines), "ET"]
+    stream = "\n".join(ops).encode("latin-1")
+    return pdf_with_stream(stream)
 
 
 PDF_LINES = ["Quorvexin was approved in 2033 for treating velvet fever.",

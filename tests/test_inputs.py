@@ -38,7 +38,7 @@ from assistant.splitting import chunk_sentences, split_document
 from conftest import CORPUS, CORPUS_FILES, FAKE_MODEL, make_assistant
 from serving import child_env, generated_document
 from test_cli import run_cli
-from test_corpus_admin import PDF_LINES, minimal_pdf
+from test_corpus_admin import PDF_LINES, minimal_pdf, pdf_with_stream
 
 PROSE = ("Gene therapy delivers working copies of genes into the cells of a patient so that the body can make a "
          "protein that it was missing. Most treatments use a harmless virus as the carrier, because viruses are "
@@ -275,25 +275,7 @@ def zero_bomb(mebibytes: int) -> bytes:
 
 def bomb_pdf(mebibytes: int) -> bytes:
     """A one-page PDF whose content stream is a FlateDecode bomb."""
-    stream = zero_bomb(mebibytes)
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length " + str(len(stream)).encode() + b" /Filter /FlateDecode >>\nstream\n" + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
-    xref = len(out)
-    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
-    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
-    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
-    return bytes(out)
+    return pdf_with_stream(zero_bomb(mebibytes), "FlateDecode")
 
 
 def test_zero_bomb_really_inflates() -> None:

@@ -6,7 +6,6 @@ All but the last test use the fake embedder; they check contracts, not answer qu
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
