@@ -130,7 +130,7 @@ def abstention_reason(question: str, best: Candidate | None, index: LoadedIndex)
     if best is None:
         return "no passage in the documents matches the question"
     if best.missing_entity:
-        return (f"the documents do not say; no passage about {', '.join(best.missing_entity)} answers it "
+        return (f"no passage about {', '.join(best.missing_entity)} answers it "
                 f"(nearest: \"{display_text(best.sentence.text)[:120]}\")")
     if not best.type_match:
         kind = expected_answer_type(question)
@@ -146,8 +146,8 @@ def abstention_reason(question: str, best: Candidate | None, index: LoadedIndex)
     if best.dense < 0.25 and best.context_coverage < 0.2:
         return "the question does not match anything in the documents"
     if missing:
-        return f"the documents do not say; the closest passage does not mention {', '.join(missing[:4])}"
-    return f"the documents do not say; the closest sentence matches the question only weakly ({best.score:.2f})"
+        return f"the closest passage does not mention {', '.join(missing[:4])}"
+    return f"the closest sentence matches the question only weakly ({best.score:.2f})"
 
 
 def compose_answer(question: str, chosen: list[Candidate], index: LoadedIndex) -> tuple[str, list[Citation]]:
