@@ -144,12 +144,16 @@ def test_killed_writers_leave_the_old_or_the_new_index(tmp_path: Path, capsys: p
     stats = {variant: {"kills": 0, "old": 0, "new": 0, "unchanged": 0, "mid_write": 0, "finished": 0}
              for variant in ("index", "add_document")}
     delays: list[float] = []
-    runs = 0
+    runs = index_runs = 0
     started = time.perf_counter()
-    while sum(s["kills"] for s in stats.values()) < KILLS and runs < MAX_RUNS:
+    while min(s["kills"] for s in stats.values()) < KILLS // 2 and runs < MAX_RUNS:
+        # alternate, but once one kind has its share of kills keep going with the other
         variant = ("index", "add_document")[runs % 2]
+        if stats[variant]["kills"] >= KILLS // 2:
+            variant = "add_document" if variant == "index" else "index"
         if variant == "index":
-            mutate_corpus(runs // 2)
+            mutate_corpus(index_runs)
+            index_runs += 1
         process = start_cli() if variant == "index" else start_add()
         begun = time.perf_counter()
         if len(durations[variant]) < 2:  # the first two runs of each kind are timed, not killed
