@@ -176,7 +176,8 @@ def test_random_bytes_named_pdf_are_rejected_with_a_message(tmp_path: Path) -> N
         prepare_upload("truncated.pdf", truncated)
 
 
-def test_encrypted_pdf_is_rejected_with_a_message(tmp_path: Path) -> None:
+def encrypted_pdf(tmp_path: Path) -> bytes:
+    """The minimal PDF, encrypted with a password (made with pypdf)."""
     pypdf = pytest.importorskip("pypdf")
     plain = tmp_path / "plain.pdf"
     plain.write_bytes(minimal_pdf(PDF_LINES))
@@ -185,8 +186,12 @@ def test_encrypted_pdf_is_rejected_with_a_message(tmp_path: Path) -> None:
     locked = tmp_path / "locked.pdf"
     with locked.open("wb") as handle:
         writer.write(handle)
+    return locked.read_bytes()
+
+
+def test_encrypted_pdf_is_rejected_with_a_message(tmp_path: Path) -> None:
     with pytest.raises(UserInputError, match=r"locked\.pdf: cannot read PDF \(encrypted PDF\)"):
-        prepare_upload("locked.pdf", locked.read_bytes())
+        prepare_upload("locked.pdf", encrypted_pdf(tmp_path))
 
 
 def test_pdf_without_text_is_rejected(tmp_path: Path) -> None:

@@ -38,7 +38,7 @@ from assistant.splitting import chunk_sentences, split_document
 from conftest import CORPUS, CORPUS_FILES, FAKE_MODEL, make_assistant
 from serving import child_env, generated_document
 from test_cli import run_cli
-from test_corpus_admin import PDF_LINES, minimal_pdf, pdf_with_stream
+from test_corpus_admin import PDF_LINES, encrypted_pdf, minimal_pdf, pdf_with_stream
 
 PROSE = ("Gene therapy delivers working copies of genes into the cells of a patient so that the body can make a "
          "protein that it was missing. Most treatments use a harmless virus as the carrier, because viruses are "
@@ -248,18 +248,6 @@ def test_jsonl_corpus_with_lone_surrogates_is_indexed(tmp_path: Path) -> None:
 
 # --- uploads -----------------------------------------------------------------------------------
 
-def _encrypted_pdf(tmp_path: Path) -> bytes:
-    pypdf = pytest.importorskip("pypdf")
-    plain = tmp_path / "plain.pdf"
-    plain.write_bytes(minimal_pdf(PDF_LINES))
-    writer = pypdf.PdfWriter(clone_from=str(plain))
-    writer.encrypt("secret", algorithm="RC4-128")
-    locked = tmp_path / "locked.pdf"
-    with locked.open("wb") as handle:
-        writer.write(handle)
-    return locked.read_bytes()
-
-
 def zero_bomb(mebibytes: int) -> bytes:
     """A zlib stream that inflates to ``mebibytes`` MiB of zeros (~1 KB per MiB), made without
     compressing them: after a full flush every MiB of zeros compresses to the same bytes."""
@@ -303,7 +291,7 @@ UPLOADS = {  # label -> (name, content or a builder, stored name | None, rejecti
     "whitespace only": ("blank.txt", b" \n\t\r\n ", None, "empty"),
     "hostile HTML": ("hostile.html", HOSTILE_HTML.encode(), "hostile.html", None),
     "markup only": ("markup.html", b"<script>alert(1)</script><style>p{}</style>", None, "no readable text"),
-    "encrypted PDF": ("locked.pdf", _encrypted_pdf, None, "encrypted PDF"),
+    "encrypted PDF": ("locked.pdf", encrypted_pdf, None, "encrypted PDF"),
     "truncated PDF": ("cut.pdf", minimal_pdf(PDF_LINES)[:200], None, "cannot read PDF"),
     "PDF bomb": ("bomb.pdf", lambda _: bomb_pdf(1024), None, "too much data when decompressed"),
 }
