@@ -44,17 +44,20 @@ def _rss_mb(pid: int | None = None) -> dict[str, float]:
     return out
 
 
-def cold_start(index: Path, question: str) -> dict[str, float]:
+def cold_start(index: Path, question: str, settings: Settings) -> dict[str, float]:
     """Process start to first answer in a fresh interpreter, split into imports, model load,
-    index load and the first answer."""
+    index load and the first answer (with the configured query encoder)."""
+    overrides = {"index": str(index), "query_encoder": settings.query_encoder,
+                 "encoder_cache": str(settings.encoder_cache.resolve()), "model": settings.model,
+                 "precision": settings.precision}
     code = (
         "import time, json, sys\n"
         "t0 = time.perf_counter()\n"
         "from assistant.service import Assistant\nfrom assistant.settings import Settings\n"
-        "import torch, sentence_transformers, faiss, bm25s\n"
+        "import faiss, bm25s\n"
         "t1 = time.perf_counter()\n"
-        f"a = Assistant(Settings(index={str(index)!r}))\n"
-        "a.embedder.encode(['x'])\n"
+        f"a = Assistant(Settings(**{overrides!r}))\n"
+        "a.query_embedder.encode(['x'])\n"
         "t2 = time.perf_counter()\n"
         "a.index\n"
         "t3 = time.perf_counter()\n"
@@ -260,7 +263,7 @@ def run_bench(settings: Settings, corpora: Sequence[Path], questions_file: Path 
     from assistant.service import Assistant
 
     report: dict[str, object] = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
-                                 "model": settings.model}
+                                 "model": settings.model, "query_encoder": settings.query_encoder}
     builds = []
     with tempfile.TemporaryDirectory() as tmp:
         for number, corpus in enumerate(corpora):
@@ -272,7 +275,7 @@ def run_bench(settings: Settings, corpora: Sequence[Path], questions_file: Path 
         assistant = Assistant(settings.model_copy(update={"index": index_dir, "corpus": latency_corpus}))
         questions = _questions(questions_file, count)
         progress("cold start")
-        report["cold_start"] = cold_start(index_dir, questions[0])
+        report["cold_start"] = cold_start(index_dir, questions[0], settings)
         progress(f"warm latency over {len(questions)} questions (library)")
         report["library"] = warm_latency(assistant, questions)
         report["library_memory"] = _rss_mb()
@@ -294,7 +297,7 @@ def run_bench(settings: Settings, corpora: Sequence[Path], questions_file: Path 
 
 def bench_markdown(report: dict) -> str:
     """The benchmark report as Markdown tables."""
-    lines = ["# Benchmark", "", f"Machine: {report['machine']}; model: {report['model']}", "", "## Index build", "",
+    lines = ["# Benchmark", "", f"Machine: {report['machine']}; model: {report['model']}; query encoder: {report.get('query_encoder', 'torch')}", "", "## Index build", "",
              "| corpus | documents | chunks | sentences | seconds | docs/s | chunks/s | sentences/s |",
              "|---|---|---|---|---|---|---|---|"]
     for b in report.get("index_build", []):

@@ -344,7 +344,7 @@ def _cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     assistant = _open_assistant(settings, args.corpus is not None)
     assistant.index  # load (and verify) before accepting requests
-    assistant.embedder.encode(["warm up"])
+    assistant.query_embedder.encode(["warm up"])
     from assistant.ui import build_app  # Gradio takes seconds to import: only once the index is usable
 
     app = build_app(assistant)

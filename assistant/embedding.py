@@ -4,9 +4,11 @@ deterministic hash-seeded fake for fast tests. Vectors are float32 and L2-normal
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -140,6 +142,52 @@ def cpu_has_native_bf16(cpuinfo: str | None = None) -> bool:
             return False
     flags = set(cpuinfo.split())
     return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def make_query_embedder(model: str, documents: Embedder, query_encoder: str, cache: Path,
+                        threads: int = 1) -> Embedder:
+    """The embedder for questions: the ONNX export of ``model`` when asked for and possible,
+    else the document embedder itself (the fake one, torch, or a model that cannot be exported)."""
+    if query_encoder == "torch" or not isinstance(documents, SentenceTransformerEmbedder):
+        return documents
+    from assistant.onnx_encoder import OnnxQueryEncoder
+
+    model_dir = Path(resolve_model_path(model))
+    if not model_dir.is_dir():  # a hub name, not a folder: nothing to fingerprint and export from
+        return documents
+    return FallbackEmbedder(OnnxQueryEncoder(model_dir, cache, quantization=query_encoder.removeprefix("onnx-"),
+                                             threads=threads, name=f"{model}@{query_encoder}"), documents)
+
+
+class FallbackEmbedder:
+    """Uses ``primary``; when it cannot load (an unsupported model), warns once and uses ``fallback``."""
+
+    def __init__(self, primary: Embedder, fallback: Embedder) -> None:
+        self.primary, self.fallback = primary, fallback
+        self._failed = False
+
+    @property
+    def name(self) -> str:
+        return self.fallback.name if self._failed else self.primary.name
+
+    def _current(self) -> Embedder:
+        if not self._failed:
+            from assistant.onnx_encoder import UnsupportedModel
+
+            try:
+                self.primary.dimension  # loads (or exports) it
+            except UnsupportedModel as exc:
+                logging.getLogger(__name__).warning("%s; questions are embedded with torch", exc)
+                self._failed = True
+        return self.fallback if self._failed else self.primary
+
+    @property
+    def dimension(self) -> int:
+        return self._current().dimension
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64, progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """Encode with whichever embedder is in use."""
+        return self._current().encode(texts, batch_size=batch_size, progress=progress)
 
 
 def make_embedder(model: str, threads: int | None = None, precision: str = "fp32") -> Embedder:

@@ -155,7 +155,7 @@ def run_evaluation(assistant: Assistant, questions: Sequence[EvalQuestion], syst
     total = len(questions) * len(systems)
     for q_number, question in enumerate(questions):
         spans = evidence_spans(question, index)
-        vector = assistant.embedder.encode([question.question])[0] if question.question.strip() else None
+        vector = assistant.query_embedder.encode([question.question])[0] if question.question.strip() else None
         for system in systems:
             mode = {"naive": "dense", "dense": "dense", "bm25": "bm25"}.get(system, assistant.settings.mode)
             started = time.perf_counter()

@@ -8,7 +8,7 @@ from collections.abc import Collection
 from pathlib import Path
 
 from assistant.answering import AnswerOptions, answer_question
-from assistant.embedding import Embedder, make_embedder
+from assistant.embedding import Embedder, make_embedder, make_query_embedder
 from assistant.errors import IndexError_, UserInputError
 from assistant.index_store import BuildResult, LoadedIndex, Progress, build_index, diff_documents, load_index, \
     read_manifest, settings_mismatch
@@ -26,6 +26,8 @@ class Assistant:
         self.settings = settings
         self.embedder = embedder or make_embedder(settings.model, threads=settings.query_threads,
                                                   precision=settings.precision)
+        self.query_embedder = make_query_embedder(settings.model, self.embedder, settings.query_encoder,
+                                                  settings.encoder_cache, threads=settings.query_threads)
         self._index: LoadedIndex | None = None
         self._checker = None
         self._lock = threading.RLock()  # guards the loaded index; held only briefly
@@ -41,7 +43,7 @@ class Assistant:
                 if loaded is None:
                     raise IndexError_(f"no index in {self.settings.index}; build it with `assistant index`")
                 problem = settings_mismatch(loaded.manifest, self.embedder.name, self.settings.chunking,
-                                            self.embedder.dimension)
+                                            self.query_embedder.dimension)
                 if problem:
                     raise IndexError_(f"index in {self.settings.index} was built with other settings: {problem}; "
                                       "rebuild with `assistant index`")
@@ -168,4 +170,4 @@ class Assistant:
             abstain=abstain,
             max_question_chars=self.settings.max_question_chars,
         )
-        return answer_question(self.index, self.embedder, question, options, doc_filter)
+        return answer_question(self.index, self.query_embedder, question, options, doc_filter)
