@@ -100,8 +100,7 @@ def collect_candidates(index: LoadedIndex, question: str, query_vector: np.ndarr
     for hit in retrieved:
         passage_dense = 0.0
         if query_vector is not None:
-            position = index.chunk_position[hit.chunk.chunk_id]
-            passage_dense = float(index.dense.reconstruct(position) @ query_vector)
+            passage_dense = float(index.dense.reconstruct(hit.position) @ query_vector)
         for sid in hit.chunk.sentence_ids:
             sentence = index.sentences[sid]
             if sid in seen or not sentence.answerable:

@@ -345,6 +345,7 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     assistant = _open_assistant(settings, args.corpus is not None)
     assistant.index  # load (and verify) before accepting requests
     assistant.query_embedder.encode(["warm up"])
+    from assistant.http_api import plain_routes
     from assistant.ui import build_app  # Gradio takes seconds to import: only once the index is usable
 
     app = build_app(assistant)
@@ -352,7 +353,8 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     print(f"serving {len(assistant.index.manifest.documents)} documents on http://{args.host}:{args.port}",
           file=sys.stderr, flush=True)
     app.launch(server_name=args.host, server_port=args.port, share=False, show_error=False, quiet=True,
-               max_file_size="10mb", strict_cors=True, footer_links=["api"])
+               max_file_size="10mb", strict_cors=True, footer_links=["api"],
+               app_kwargs={"routes": plain_routes(assistant, args.concurrency, args.queue_size)})
     return 0
 
 

@@ -8,6 +8,8 @@ Layout (every file readable by a person except the vector files)::
     index/v-.../documents.jsonl    doc_id, title, text (offsets index this text)
     index/v-.../chunks.jsonl       one Chunk per line
     index/v-.../sentences.jsonl    one Sentence per line
+    index/v-.../columns.npz        line offsets of the three JSONL files (they are memory-mapped),
+                                   document ids, each chunk's document and each sentence's chunk
     index/v-.../dense.faiss        chunk vectors: the normalised mean of their sentences' vectors
     index/v-.../sentence_vectors.npy   one vector per sentence, for answer scoring
     index/v-.../bm25/              bm25s lexical index over chunks
@@ -32,7 +34,7 @@ import shutil
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +45,7 @@ import numpy as np
 from assistant.cleaning import label_blocks, repeated_across_documents
 from assistant.embedding import Embedder
 from assistant.errors import IndexError_
+from assistant.index_columns import JsonlMapping, JsonlRows, write_jsonl
 from assistant.lexical import terms
 from assistant.models import FORMAT_VERSION, Chunk, ChunkingSettings, Document, DocumentEntry, Manifest, Sentence
 from assistant.splitting import chunk_sentences, split_document
@@ -51,28 +54,29 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every build at D
 
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
-REQUIRED_FILES = ("documents.jsonl", "chunks.jsonl", "sentences.jsonl", "dense.faiss", "sentence_vectors.npy",
-                  "sentence_df.json")
+REQUIRED_FILES = ("documents.jsonl", "chunks.jsonl", "sentences.jsonl", "columns.npz", "dense.faiss",
+                  "sentence_vectors.npy", "sentence_df.json")
 Progress = Callable[[str, int, int], None]
 
 
 @dataclass
 class LoadedIndex:
-    """An index in memory, ready for retrieval and answering."""
+    """An index ready for retrieval and answering. Texts stay in the memory-mapped JSONL files
+    and sentence vectors in a memory-mapped array; only the rows a question touches are read."""
 
     path: Path
     manifest: Manifest
-    documents: dict[str, Document]
-    chunks: list[Chunk]
-    sentences: list[Sentence]
+    documents: Mapping[str, Document]
+    chunks: Sequence[Chunk]
+    sentences: Sequence[Sentence]
     dense: faiss.Index
     sentence_vectors: np.ndarray
     bm25: bm25s.BM25
     sentence_df: dict[str, int]
     sentence_df_total: int
-    chunk_vectors: np.ndarray | None = None
-    chunk_of_sentence: list[int] = field(default_factory=list)
-    chunk_position: dict[str, int] = field(default_factory=dict)
+    chunk_of_sentence: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    chunk_doc: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))  # row of each chunk's document
+    doc_ids: list[str] = field(default_factory=list)  # in the order of documents.jsonl
 
     _terms_cache: dict[int | str, frozenset[str]] = field(default_factory=dict, repr=False)
 
@@ -81,20 +85,25 @@ class LoadedIndex:
         """Document id to title."""
         return {doc_id: entry.title for doc_id, entry in self.manifest.documents.items()}
 
-    def sentence_terms(self, sentence_id: int) -> frozenset[str]:
-        """Stemmed content terms of a sentence (computed once, then cached)."""
-        cached = self._terms_cache.get(sentence_id)
+    def _cached_terms(self, key: int | str, text: str) -> frozenset[str]:
+        cached = self._terms_cache.get(key)
         if cached is None:
-            cached = self._terms_cache[sentence_id] = frozenset(terms(self.sentences[sentence_id].text))
+            if len(self._terms_cache) >= TERMS_CACHE_SIZE:  # bounded: a large index must not grow without end
+                self._terms_cache.clear()
+            cached = self._terms_cache[key] = frozenset(terms(text))
         return cached
+
+    def sentence_terms(self, sentence_id: int) -> frozenset[str]:
+        """Stemmed content terms of a sentence (cached)."""
+        cached = self._terms_cache.get(sentence_id)
+        return cached if cached is not None else self._cached_terms(sentence_id, self.sentences[sentence_id].text)
 
     def text_terms(self, text: str) -> frozenset[str]:
         """Stemmed content terms of a title or heading (cached by text)."""
-        key = "t:" + text
-        cached = self._terms_cache.get(key)
-        if cached is None:
-            cached = self._terms_cache[key] = frozenset(terms(text))
-        return cached
+        return self._cached_terms("t:" + text, text)
+
+
+TERMS_CACHE_SIZE = 200_000
 
 
 def _sha256_file(path: Path) -> str:
@@ -305,13 +314,6 @@ def _build_locked(documents: list[Document], index_dir: Path, embedder: Embedder
                        changed=changed, added=added, removed=removed, seconds=time.perf_counter() - started)
 
 
-def _write_jsonl(path: Path, rows) -> None:
-    with path.open("w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(row.model_dump_json() if hasattr(row, "model_dump_json") else json.dumps(row, ensure_ascii=False))
-            handle.write("\n")
-
-
 def _fsync_tree(folder: Path) -> None:
     for path in sorted(folder.rglob("*")):
         if path.is_file():
@@ -327,11 +329,19 @@ def _write_version(index_dir: Path, manifest: Manifest, documents: list[Document
     final = pointer_tmp = None
     try:
         tmp.mkdir()
-        _write_jsonl(tmp / "documents.jsonl",
-                     ({"doc_id": d.doc_id, "title": d.title, "text": d.text, "sha256": d.sha256,
-                       "source_format": d.source_format} for d in documents))
-        _write_jsonl(tmp / "chunks.jsonl", chunks)
-        _write_jsonl(tmp / "sentences.jsonl", sentences)
+        doc_row = {d.doc_id: i for i, d in enumerate(documents)}
+        chunk_of_sentence = np.full(len(sentences), -1, dtype=np.int32)
+        for position, chunk in enumerate(chunks):
+            ids = np.asarray(chunk.sentence_ids, dtype=np.int64)
+            first = ids[chunk_of_sentence[ids] < 0]
+            chunk_of_sentence[first] = position
+        np.savez(tmp / "columns.npz",
+                 documents_offsets=write_jsonl(tmp / "documents.jsonl", documents),
+                 chunks_offsets=write_jsonl(tmp / "chunks.jsonl", chunks),
+                 sentences_offsets=write_jsonl(tmp / "sentences.jsonl", sentences),
+                 doc_ids=np.asarray([d.doc_id for d in documents], dtype=str),
+                 chunk_doc=np.asarray([doc_row[c.doc_id] for c in chunks], dtype=np.int32),
+                 chunk_of_sentence=chunk_of_sentence)
         approximate = {"flat": False, "hnsw": True}.get(manifest.dense_index)
         dense = make_dense_index(manifest.dimension, len(chunk_vectors), approximate)
         manifest.dense_index = "hnsw" if isinstance(dense, faiss.IndexHNSWFlat) else "flat"
@@ -390,11 +400,6 @@ def remove_stale_versions(index_dir: Path) -> None:
                 path.unlink(missing_ok=True)
 
 
-def _read_jsonl(path: Path, model):
-    with path.open(encoding="utf-8") as handle:
-        return [model.model_validate_json(line) for line in handle if line.strip()]
-
-
 def load_index(index_dir: Path, verify: bool = True) -> LoadedIndex | None:
     """Load the live index, or None when ``index_dir`` holds none.
 
@@ -420,21 +425,25 @@ def load_index(index_dir: Path, verify: bool = True) -> LoadedIndex | None:
             if actual != expected:
                 raise IndexError_(f"index file {path} is corrupt (checksum differs from {MANIFEST}); "
                                   "rebuild with `assistant index`")
-    current = version / "documents.jsonl"
+    current = version / "columns.npz"
     try:
-        documents = {d.doc_id: d for d in _read_jsonl(current, Document)}
+        with np.load(current, allow_pickle=False) as columns:
+            arrays = {name: columns[name] for name in columns.files}
+        doc_ids = [str(d) for d in arrays["doc_ids"]]
+        current = version / "documents.jsonl"
+        documents = JsonlMapping(JsonlRows(current, arrays["documents_offsets"], Document), doc_ids)
         current = version / "chunks.jsonl"
-        chunks = _read_jsonl(current, Chunk)
+        chunks = JsonlRows(current, arrays["chunks_offsets"], Chunk)
         current = version / "sentences.jsonl"
-        sentences = _read_jsonl(current, Sentence)
+        sentences = JsonlRows(current, arrays["sentences_offsets"], Sentence)
         current = version / "dense.faiss"
         dense = faiss.read_index(str(current))
         if isinstance(dense, faiss.IndexHNSWFlat):
             dense.hnsw.efSearch = HNSW_EF_SEARCH
         current = version / "sentence_vectors.npy"
-        sentence_vectors = np.load(current, allow_pickle=False)
+        sentence_vectors = np.load(current, allow_pickle=False, mmap_mode="r")
         current = version / "bm25"
-        lexical = bm25s.BM25.load(str(current), mmap=False)
+        lexical = bm25s.BM25.load(str(current), mmap=True)
         current = version / "sentence_df.json"
         df = json.loads(current.read_text(encoding="utf-8"))
     except Exception as exc:  # any parse failure of any file means the same thing to a user
@@ -444,14 +453,10 @@ def load_index(index_dir: Path, verify: bool = True) -> LoadedIndex | None:
                           f"dense.faiss has {dense.d}, sentence_vectors.npy has "
                           f"{sentence_vectors.shape[1] if sentence_vectors.ndim == 2 else sentence_vectors.shape}; "
                           "rebuild with `assistant index`")
-    if dense.ntotal != len(chunks) or len(sentence_vectors) != len(sentences):
+    if dense.ntotal != len(chunks) or len(sentence_vectors) != len(sentences) \
+            or len(arrays["chunk_doc"]) != len(chunks) or len(arrays["chunk_of_sentence"]) != len(sentences):
         raise IndexError_(f"index in {version} is inconsistent (vector and chunk counts differ); rebuild it")
-    chunk_of_sentence = [-1] * len(sentences)
-    for position, chunk in enumerate(chunks):
-        for sid in chunk.sentence_ids:
-            if chunk_of_sentence[sid] < 0:
-                chunk_of_sentence[sid] = position
     return LoadedIndex(path=version, manifest=manifest, documents=documents, chunks=chunks, sentences=sentences,
                        dense=dense, sentence_vectors=sentence_vectors, bm25=lexical,
-                       sentence_df=df["df"], sentence_df_total=int(df["n"]), chunk_of_sentence=chunk_of_sentence,
-                       chunk_position={c.chunk_id: i for i, c in enumerate(chunks)})
+                       sentence_df=df["df"], sentence_df_total=int(df["n"]),
+                       chunk_of_sentence=arrays["chunk_of_sentence"], chunk_doc=arrays["chunk_doc"], doc_ids=doc_ids)

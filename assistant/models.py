@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 
 BlockKind = Literal["content", "heading", "boilerplate"]
 RetrievalMode = Literal["hybrid", "dense", "bm25"]
@@ -104,6 +104,7 @@ class RetrievedChunk(BaseModel):
     chunk: Chunk
     score: float
     rank: int
+    position: int = -1  # the chunk's row in the index
     dense_rank: int = 0
     dense_score: float = 0.0
     lexical_rank: int = 0

@@ -20,8 +20,8 @@ def allowed_chunks(index: LoadedIndex, doc_filter: Collection[str] | None) -> np
     """Positions of chunks whose document is in ``doc_filter`` (None = no filter)."""
     if not doc_filter:
         return None
-    wanted = set(doc_filter)
-    return np.array([i for i, c in enumerate(index.chunks) if c.doc_id in wanted], dtype=np.int64)
+    rows = [i for i, doc_id in enumerate(index.doc_ids) if doc_id in set(doc_filter)]
+    return np.flatnonzero(np.isin(index.chunk_doc, rows)).astype(np.int64)
 
 
 def dense_search(index: LoadedIndex, query_vector: np.ndarray, depth: int,
@@ -44,7 +44,7 @@ def lexical_search(index: LoadedIndex, question: str, depth: int,
     """Top chunks by BM25 over stemmed terms, as (position, score); zero scores dropped."""
     vocabulary = index.bm25.vocab_dict
     query = [t for t in terms(question, drop_question_words=True) if t in vocabulary]
-    if not query or not index.chunks:
+    if not query or not len(index.chunks):
         return []
     scores = index.bm25.get_scores(query)
     if allowed is not None:
@@ -85,7 +85,7 @@ def retrieve(index: LoadedIndex, question: str, query_vector: np.ndarray | None,
     for rank, (pos, score) in enumerate(fused[:k], 1):
         d_rank, d_score = dense_info.get(pos, (0, 0.0))
         l_rank, l_score = lexical_info.get(pos, (0, 0.0))
-        results.append(RetrievedChunk(chunk=index.chunks[pos], score=score, rank=rank, dense_rank=d_rank,
+        results.append(RetrievedChunk(chunk=index.chunks[pos], score=score, rank=rank, position=pos, dense_rank=d_rank,
                                       dense_score=d_score, lexical_rank=l_rank, lexical_score=l_score))
     if timings is not None:
         timings["dense_search_ms"] = (after_dense - clock) * 1000

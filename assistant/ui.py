@@ -15,6 +15,7 @@ import gradio as gr
 
 from assistant.conversation import resolve_follow_up
 from assistant.errors import AssistantError
+from assistant.http_api import ask_arguments_problem
 from assistant.models import Answer
 from assistant.service import Assistant
 from assistant.ui_format import (CARD_CSS, CARD_JS, CHECK_CSS, answer_card_html, answer_markdown, chat_text,
@@ -220,7 +221,7 @@ def build_app(assistant: Assistant, questions_dir: Path = Path("evals/questions"
         def api_ask(question: str, max_sentences: int = 2, mode: str = "hybrid",
                     documents: list[str] | None = None) -> dict:
             """Answer a question; returns the answer contract (see README)."""
-            problem = _api_ask_problem(max_sentences, mode, documents)
+            problem = ask_arguments_problem(max_sentences, mode, documents)
             if problem:
                 return {"error": problem}
             try:
@@ -243,21 +244,6 @@ def build_app(assistant: Assistant, questions_dir: Path = Path("evals/questions"
 
         gr.api(api_check, api_name="check")
     return app
-
-
-def _api_ask_problem(max_sentences: Any, mode: Any, documents: Any) -> str | None:
-    """Why the arguments of an API call to ``ask`` are unusable (one line), or None."""
-    if mode not in ("hybrid", "dense", "bm25"):
-        return f"unknown mode {str(mode)[:40]!r}; use hybrid, dense or bm25"
-    try:
-        count = float(max_sentences)  # 2, 2.0 and "2" are fine
-    except (TypeError, ValueError):
-        count = float("nan")
-    if isinstance(max_sentences, bool) or not 1 <= count <= 10 or count != int(count):
-        return "max_sentences must be a whole number from 1 to 10"
-    if documents is not None and (not isinstance(documents, list) or not all(isinstance(d, str) for d in documents)):
-        return "documents must be a list of document ids or null"
-    return None
 
 
 def documents_table_ids(assistant: Assistant) -> list[str]:

@@ -481,5 +481,5 @@ def test_citations_quote_their_documents_exactly(documents: list[str], data) -> 
             assert text[citation.start:citation.end] == citation.quote
             assert text[citation.passage_start:citation.passage_end] == citation.passage
             assert citation.passage_start <= citation.start < citation.end <= citation.passage_end
-            chunk = index.chunks[index.chunk_position[citation.chunk_id]]
+            chunk = next(c for c in index.chunks if c.chunk_id == citation.chunk_id)
             assert chunk.doc_id == citation.doc and chunk.text == citation.passage

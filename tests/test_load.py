@@ -236,11 +236,10 @@ def test_reads_during_uploads_cite_the_index_version_they_used(fake_assistant: A
             answers["slowest_s"] = max(answers["slowest_s"], elapsed)
             answers["new_docs"] += any(c.doc.startswith("zorblax") for c in answer.citations)
         for citation in answer.citations:
-            position = index.chunk_position.get(citation.chunk_id)
-            if position is None:
+            chunk = next((c for c in index.chunks if c.chunk_id == citation.chunk_id), None)
+            if chunk is None:
                 errors.append(f"{citation.chunk_id} is not in {index.path.name}")
                 continue
-            chunk = index.chunks[position]
             text = index.documents[citation.doc].text
             if chunk.doc_id != citation.doc or text[citation.start:citation.end] != citation.quote \
                     or chunk.text != citation.passage:
