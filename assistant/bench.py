@@ -135,6 +135,14 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _plain_ask(base: str, question: str) -> dict:
+    """One call of the server's plain JSON route ``POST /api/ask``."""
+    request = urllib.request.Request(f"{base}/api/ask", data=json.dumps({"question": question}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())
+
+
 def _http_ask(base: str, question: str) -> dict:
     """One call of the server's `ask` endpoint with plain HTTP (Gradio's two-step call API)."""
     body = json.dumps({"data": [question, 2, "hybrid", None]}).encode()
@@ -151,7 +159,8 @@ def _http_ask(base: str, question: str) -> dict:
 
 
 def http_latency(index: Path, questions: Sequence[str]) -> dict[str, object]:
-    """Latency through `assistant serve` over plain HTTP, and the server's memory."""
+    """Latency through `assistant serve` over plain HTTP: the JSON route ``/api/ask`` (the figure
+    reported) and Gradio's two-step API for comparison, alternating; and the server's memory."""
     port = _free_port()
     started = time.perf_counter()
     server = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--index", str(index), "--port", str(port)],
@@ -168,12 +177,14 @@ def http_latency(index: Path, questions: Sequence[str]) -> dict[str, object]:
                     raise RuntimeError("the server did not start") from None
                 time.sleep(0.3)
         ready = time.perf_counter() - started
-        times = []
+        timed: dict[str, list[float]] = {"plain": [], "gradio": []}
         for question in questions:
-            t = time.perf_counter()
-            _http_ask(base, question)
-            times.append((time.perf_counter() - t) * 1000)
-        return {"serve_to_first_answer_s": round(ready, 2), "total_ms": _stats(times), **_rss_mb(server.pid)}
+            for name, call in (("plain", _plain_ask), ("gradio", _http_ask)):
+                t = time.perf_counter()
+                call(base, question)
+                timed[name].append((time.perf_counter() - t) * 1000)
+        return {"serve_to_first_answer_s": round(ready, 2), "total_ms": _stats(timed["plain"]),
+                "gradio_api_ms": _stats(timed["gradio"]), **_rss_mb(server.pid)}
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -257,7 +268,8 @@ def _questions(path: Path | None, count: int) -> list[str]:
 
 def run_bench(settings: Settings, corpora: Sequence[Path], questions_file: Path | None, out: Path,
               scale_sizes: Sequence[int] = (10_000, 100_000, 1_000_000), count: int = 200, http: bool = True,
-              progress: Callable[[str], None] = lambda _: None) -> dict[str, object]:
+              progress: Callable[[str], None] = lambda _: None,
+              serve_sizes: Sequence[int] = ()) -> dict[str, object]:
     """Run every measurement; returns the report (also written to ``out``)."""
     from assistant.embedding import resolve_model_path
     from assistant.service import Assistant
@@ -288,8 +300,13 @@ def run_bench(settings: Settings, corpora: Sequence[Path], questions_file: Path 
             report["http"] = http_latency(index_dir, questions)
         if scale_sizes:
             queries = assistant.embedder.encode(questions[:200])
-            report["scaling"] = scaling(scale_sizes, real_vectors=assistant.index.sentence_vectors,
+            report["scaling"] = scaling(scale_sizes, real_vectors=np.asarray(assistant.index.sentence_vectors),
                                         real_queries=queries, progress=progress)
+        if serve_sizes:
+            from assistant.bench_serving import serving_scale
+
+            report["serving_scale"] = serving_scale(assistant.index, settings, serve_sizes, questions, Path(tmp),
+                                                    progress=progress)
     report["peak_rss_mb"] = peak_rss_mb()
     write_bench_report(report, out)
     return report
@@ -329,6 +346,21 @@ def bench_markdown(report: dict) -> str:
                              f"{r['bytes_per_vector']} | {r['query_ms']['p50']} | {r['query_ms']['p95']} | "
                              f"{r['recall_at_10']} |")
         lines += ["", f"HNSW recall@10 against exact search on the real embeddings: {scaling_['real_recall_at_10']}"]
+    if report.get("http", {}).get("gradio_api_ms"):
+        g = report["http"]["gradio_api_ms"]
+        lines += ["", f"HTTP: the reported figure is `POST /api/ask`; Gradio's two-step API on the same server: "
+                      f"p50 {g['p50']} ms, p95 {g['p95']} ms."]
+    rows = report.get("serving_scale")
+    if rows:
+        lines += ["", "## Serving at scale (synthetic index, real texts and questions; fresh process)", "",
+                  "| chunks | write s | disk MB | load s | RSS after load MB | peak RSS MB | p50 ms | p95 ms | "
+                  "dense p50 | lexical p50 | scoring p50 |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+        for r in rows:
+            st = r["stages_ms"]
+            lines.append(f"| {r['chunks']:,} | {r['build_s']} | {r['disk_mb']} | {r['index_load_s']} | "
+                         f"{r['rss_after_load_mb']} | {r['peak_rss_mb']} | {r['total_ms']['p50']} | "
+                         f"{r['total_ms']['p95']} | {st['dense_search_ms']['p50']} | {st['lexical_search_ms']['p50']} | "
+                         f"{st['sentence_scoring_ms']['p50']} |")
     return "\n".join(lines)
 
 

@@ -77,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
     p_bench.add_argument("--count", type=_positive, default=200, help="questions to time (default 200)")
     p_bench.add_argument("--scale", default="10000,100000,1000000",
                          help="vector counts for the FAISS scaling run, comma-separated ('' to skip)")
+    p_bench.add_argument("--serve-scale", default="",
+                         help="chunk counts of synthetic indexes to build and serve, e.g. 10000,100000,1000000 "
+                              "(default: none; 1M takes about 15 minutes)")
     p_bench.add_argument("--no-http", action="store_true", help="skip the HTTP API measurement")
     p_bench.add_argument("--out", type=Path, help="report folder (default evals/bench/<timestamp>/)")
     p_bench.add_argument("--model", help="sentence-transformers model path or name")
@@ -330,12 +333,16 @@ def _cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
             raise UserInputError(f"corpus not found: {corpus}")
     try:
         sizes = [int(x) for x in args.scale.split(",") if x.strip()]
+        serve_sizes = [int(x) for x in args.serve_scale.split(",") if x.strip()]
     except ValueError as exc:
-        raise UserInputError(f"--scale expects numbers like 10000,100000, got {args.scale!r}") from exc
+        raise UserInputError(f"--scale and --serve-scale expect numbers like 10000,100000, got "
+                             f"{args.scale!r} and {args.serve_scale!r}") from exc
+    if any(n < 1 for n in sizes + serve_sizes):
+        raise UserInputError("--scale and --serve-scale sizes must be positive")
     questions = args.questions or Path("evals/questions/gene_therapy.jsonl")
     out = args.out or Path("evals") / "bench" / dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S")
     report = run_bench(settings, corpora, questions, out, sizes, args.count, not args.no_http,
-                       progress=lambda message: print(message, file=sys.stderr, flush=True))
+                       progress=lambda message: print(message, file=sys.stderr, flush=True), serve_sizes=serve_sizes)
     print(bench_markdown(report))
     print(f"\nreport: {out}/")
     return 0

@@ -42,12 +42,14 @@ def resolve_model_path(model: str) -> str:
 class SentenceTransformerEmbedder:
     """A sentence-transformers model, loaded lazily, offline (HF_HUB_OFFLINE=1)."""
 
-    def __init__(self, model: str = BUNDLED_MODEL, threads: int | None = None, precision: str = "fp32") -> None:
+    def __init__(self, model: str = BUNDLED_MODEL, threads: int | None = None, precision: str = "fp32",
+                 device: str = "cpu") -> None:
         self.name = model if precision == "fp32" else f"{model}@{precision}"
         self._model_name = model
         self._precision = precision
         self._threads = threads  # for single queries; batches use every core
         self._model = None
+        self._device = device
         self._lock = threading.Lock()
 
     def _load(self):
@@ -66,7 +68,10 @@ class SentenceTransformerEmbedder:
                 self._torch = torch
                 self._all_threads = torch.get_num_threads()
                 try:
-                    self._model = SentenceTransformer(resolve_model_path(self._model_name), device="cpu")
+                    device = self._device
+                    if device == "auto":
+                        device = "cuda" if torch.cuda.is_available() else "cpu"
+                    self._model = SentenceTransformer(resolve_model_path(self._model_name), device=device)
                     if self._precision == "bf16":
                         self._model.to(torch.bfloat16)
                 except Exception as exc:  # the library raises many kinds; one message for users
@@ -190,10 +195,10 @@ class FallbackEmbedder:
         return self._current().encode(texts, batch_size=batch_size, progress=progress)
 
 
-def make_embedder(model: str, threads: int | None = None, precision: str = "fp32") -> Embedder:
+def make_embedder(model: str, threads: int | None = None, precision: str = "fp32", device: str = "cpu") -> Embedder:
     """The embedder for a configured model name; ``hash-N`` gives the fake one."""
     if model.startswith("hash-") and model[5:].isdigit():
         return HashEmbedder(int(model[5:]))
     if precision == "auto":
         precision = "bf16" if cpu_has_native_bf16() else "fp32"
-    return SentenceTransformerEmbedder(model, threads=threads, precision=precision)
+    return SentenceTransformerEmbedder(model, threads=threads, precision=precision, device=device)

@@ -25,7 +25,7 @@ class Assistant:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self.embedder = embedder or make_embedder(settings.model, threads=settings.query_threads,
-                                                  precision=settings.precision)
+                                                  precision=settings.precision, device=settings.device)
         self.query_embedder = make_query_embedder(settings.model, self.embedder, settings.query_encoder,
                                                   settings.encoder_cache, threads=settings.query_threads)
         self._index: LoadedIndex | None = None

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
         "auto", description="model weights for embedding: bf16 is ~1.7x faster on CPUs with native bf16 "
         "(avx512_bf16 or amx_bf16) and gave the same eval figures; auto picks bf16 there, else fp32")
     batch_size: int = Field(64, ge=1)
+    device: Literal["cpu", "cuda", "auto"] = Field(
+        "cpu", description="where passages are embedded: 'cuda' (or 'auto', which picks a GPU when torch sees "
+        "one) makes building a large index many times faster; the index is the same and can be copied")
     query_encoder: Literal["onnx-int8", "onnx-fp32", "torch"] = Field(
         "onnx-int8", description="how questions are embedded: an ONNX export of the model with int8 weights "
         "(~1.4 ms, no torch at query time), the same in fp32 (~5 ms, identical vectors), or the torch model "
