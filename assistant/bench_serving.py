@@ -21,7 +21,14 @@ from pathlib import Path
 import numpy as np
 
 from assistant.index_store import LoadedIndex
-from assistant.models import Chunk, ChunkingSettings, Document, DocumentEntry, Manifest, Sentence
+from assistant.models import (
+    Chunk,
+    ChunkingSettings,
+    Document,
+    DocumentEntry,
+    Manifest,
+    Sentence,
+)
 from assistant.settings import Settings
 
 CHUNKS_PER_DOCUMENT = 10
@@ -124,7 +131,7 @@ def serve_measure(index_dir: Path, settings: Settings, questions: Sequence[str],
     question_file.write_text(json.dumps(list(questions)), encoding="utf-8")
     served = settings.model_copy(update={"index": index_dir})
     result = subprocess.run([sys.executable, "-c", SERVE_SCRIPT, served.model_dump_json(), str(question_file)],
-                            capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+                            check=False, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     if result.returncode != 0:
         raise RuntimeError(f"serving {index_dir} failed: {result.stderr.strip().splitlines()[-1:]}")
     data = json.loads(result.stdout.strip().splitlines()[-1])
