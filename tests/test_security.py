@@ -122,6 +122,9 @@ def test_other_origins_get_no_cors_approval(site, origin: str) -> None:
         ("POST", "/gradio_api/call/ask", body, {"Content-Type": "application/json"}),
         ("OPTIONS", "/gradio_api/call/ask", None, {"Access-Control-Request-Method": "POST",
                                                    "Access-Control-Request-Headers": "content-type"}),
+        ("POST", "/api/ask", b'{"question": "What is gene therapy?"}', {"Content-Type": "application/json"}),
+        ("OPTIONS", "/api/ask", None, {"Access-Control-Request-Method": "POST",
+                                       "Access-Control-Request-Headers": "content-type"}),
     ]:
         _, headers, _ = request(server, method, path, payload, {"Origin": origin, **extra})
         allowed = headers.get("access-control-allow-origin")
@@ -150,6 +153,12 @@ MALFORMED = [
     ("POST", "/gradio_api/run/predict", b'{"data": ["x"]}', "application/json"),
     ("POST", "/gradio_api/upload", b"--x\r\nnot multipart", "multipart/form-data; boundary=x"),
     ("GET", "/gradio_api/call/ask/not-an-event-id", None, None),
+    ("POST", "/api/ask", b'{"question":', "application/json"),
+    ("POST", "/api/ask", b"[]", "application/json"),
+    ("POST", "/api/ask", b'{"question": 7}', "application/json"),
+    ("POST", "/api/ask", b"\xff\xfe\x00garbage", "application/json"),
+    ("POST", "/api/check", b'{"text": ["x"]}', "application/json"),
+    ("GET", "/api/ask", None, None),
 ]
 
 
@@ -263,3 +272,19 @@ def test_server_listens_on_loopback_only(site) -> None:
         pytest.skip("no non-loopback address to try")
     with pytest.raises(OSError):
         socket.create_connection((outward, server.port), timeout=3).close()
+
+
+def test_the_plain_json_route_answers_with_verifiable_citations(site) -> None:
+    root, server = site
+    status, headers, text = request(server, "POST", "/api/ask",
+                                    json.dumps({"question": "What is gene therapy?", "max_sentences": 1}).encode(),
+                                    {"Content-Type": "application/json"})
+    assert status == 200 and headers["content-type"].startswith("application/json"), text[:300]
+    answer = json.loads(text)
+    assert not answer["abstained"] and len(answer["citations"]) == 1
+    citation = answer["citations"][0]
+    source = (root / "corpus" / citation["doc"]).read_text(encoding="utf-8")
+    assert source[citation["start"]:citation["end"]] == citation["quote"]
+    status, _, text = request(server, "POST", "/api/ask", json.dumps({"question": "x", "mode": "fuzzy"}).encode(),
+                              {"Content-Type": "application/json"})
+    assert status == 400 and json.loads(text) == {"error": "unknown mode 'fuzzy'; use hybrid, dense or bm25"}
