@@ -15,13 +15,12 @@ import urllib.parse
 from pathlib import Path
 
 import pytest
-
-from assistant.cli import build_parser
-from assistant.index_store import current_version
-
 from conftest import CORPUS, CORPUS_FILES
 from serving import running_server
 from test_cli import GELSINGER_Q
+
+from assistant.cli import build_parser
+from assistant.index_store import current_version
 
 SECRET = "TOP-SECRET-7f3a9c"
 TRACE_MARKERS = ("Traceback", 'File "', "site-packages")
