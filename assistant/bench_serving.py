@@ -93,7 +93,7 @@ def synthetic_index(source: LoadedIndex, index_dir: Path, chunk_count: int, mode
 
 
 SERVE_SCRIPT = """
-import json, resource, sys, time
+import json, sys, time
 t0 = time.perf_counter()
 from assistant.service import Assistant
 from assistant.settings import Settings
@@ -104,11 +104,15 @@ assistant.query_embedder.encode(["warm up"])
 t1 = time.perf_counter()
 index = assistant.index
 t2 = time.perf_counter()
-def rss():
+def status():
+    # VmHWM, not ru_maxrss: Linux carries the parent's peak into a child's ru_maxrss
+    fields = {}
     for line in open("/proc/self/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-after_load = rss()
+        name, _, value = line.partition(":")
+        if name in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
+            fields[name] = int(value.split()[0]) / 1024
+    return fields
+after_load = status()
 assistant.ask(questions[0])
 times, stages = [], {}
 for q in questions:
@@ -117,9 +121,10 @@ for q in questions:
     times.append((time.perf_counter() - t) * 1000)
     for k, v in answer.timings_ms.items():
         stages.setdefault(k, []).append(v)
-print(json.dumps({"startup_s": t1 - t0, "index_load_s": t2 - t1, "rss_after_load_mb": after_load,
-                  "rss_mb": rss(), "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "times_ms": times, "stages_ms": stages}))
+end = status()
+print(json.dumps({"startup_s": t1 - t0, "index_load_s": t2 - t1, "rss_after_load_mb": after_load["VmRSS"],
+                  "rss_mb": end["VmRSS"], "peak_rss_mb": end["VmHWM"], "anon_mb": end["RssAnon"],
+                  "file_mb": end["RssFile"], "times_ms": times, "stages_ms": stages}))
 """
 
 
@@ -137,7 +142,8 @@ def serve_measure(index_dir: Path, settings: Settings, questions: Sequence[str],
     data = json.loads(result.stdout.strip().splitlines()[-1])
     return {"index_load_s": round(data["index_load_s"], 2), "startup_s": round(data["startup_s"], 2),
             "rss_after_load_mb": round(data["rss_after_load_mb"], 1), "rss_mb": round(data["rss_mb"], 1),
-            "peak_rss_mb": round(data["peak_rss_mb"], 1), "total_ms": _stats(data["times_ms"]),
+            "peak_rss_mb": round(data["peak_rss_mb"], 1), "anon_mb": round(data["anon_mb"], 1),
+            "file_mb": round(data["file_mb"], 1), "total_ms": _stats(data["times_ms"]),
             "stages_ms": {k: _stats(v) for k, v in data["stages_ms"].items()}}
 
 

@@ -36,6 +36,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import bm25s
@@ -45,7 +46,7 @@ import numpy as np
 from assistant.cleaning import label_blocks, repeated_across_documents
 from assistant.embedding import Embedder
 from assistant.errors import IndexError_
-from assistant.index_columns import JsonlMapping, JsonlRows, write_jsonl
+from assistant.index_columns import JsonlMapping, JsonlRows, VectorRows, write_jsonl
 from assistant.lexical import terms
 from assistant.models import FORMAT_VERSION, Chunk, ChunkingSettings, Document, DocumentEntry, Manifest, Sentence
 from assistant.splitting import chunk_sentences, split_document
@@ -70,7 +71,7 @@ class LoadedIndex:
     chunks: Sequence[Chunk]
     sentences: Sequence[Sentence]
     dense: faiss.Index
-    sentence_vectors: np.ndarray
+    sentence_vectors: VectorRows  # read on demand; np.asarray() gives the whole matrix
     bm25: bm25s.BM25
     sentence_df: dict[str, int]
     sentence_df_total: int
@@ -80,9 +81,9 @@ class LoadedIndex:
 
     _terms_cache: dict[int | str, frozenset[str]] = field(default_factory=dict, repr=False)
 
-    @property
+    @cached_property
     def titles(self) -> dict[str, str]:
-        """Document id to title."""
+        """Document id to title (built once)."""
         return {doc_id: entry.title for doc_id, entry in self.manifest.documents.items()}
 
     def _cached_terms(self, key: int | str, text: str) -> frozenset[str]:
@@ -441,7 +442,7 @@ def load_index(index_dir: Path, verify: bool = True) -> LoadedIndex | None:
         if isinstance(dense, faiss.IndexHNSWFlat):
             dense.hnsw.efSearch = HNSW_EF_SEARCH
         current = version / "sentence_vectors.npy"
-        sentence_vectors = np.load(current, allow_pickle=False, mmap_mode="r")
+        sentence_vectors = VectorRows(current)
         current = version / "bm25"
         lexical = bm25s.BM25.load(str(current), mmap=True)
         current = version / "sentence_df.json"

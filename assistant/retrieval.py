@@ -20,7 +20,8 @@ def allowed_chunks(index: LoadedIndex, doc_filter: Collection[str] | None) -> np
     """Positions of chunks whose document is in ``doc_filter`` (None = no filter)."""
     if not doc_filter:
         return None
-    rows = [i for i, doc_id in enumerate(index.doc_ids) if doc_id in set(doc_filter)]
+    wanted = set(doc_filter)
+    rows = [i for i, doc_id in enumerate(index.doc_ids) if doc_id in wanted]
     return np.flatnonzero(np.isin(index.chunk_doc, rows)).astype(np.int64)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.index_columns import JsonlMapping, JsonlRows, line_offsets, write_jsonl
+from assistant.index_columns import JsonlMapping, JsonlRows, VectorRows, line_offsets, write_jsonl
 from assistant.models import Chunk, Sentence
 from assistant.service import Assistant
 
@@ -200,12 +200,13 @@ def test_mapping_of_an_empty_file(tmp_path: Path) -> None:
 # --- the loaded index --------------------------------------------------------------------------
 
 
-def test_loaded_index_is_memory_mapped(fake_assistant: Assistant) -> None:
+def test_loaded_index_reads_rows_on_demand(fake_assistant: Assistant) -> None:
     index = fake_assistant.index
     assert isinstance(index.chunks, JsonlRows) and not isinstance(index.chunks, list)
     assert isinstance(index.sentences, JsonlRows) and not isinstance(index.sentences, list)
     assert isinstance(index.documents, JsonlMapping)
-    assert isinstance(index.sentence_vectors, np.memmap)
+    assert isinstance(index.sentence_vectors, VectorRows)
+    assert index.sentence_vectors.shape == (len(index.sentences), 64)
     assert len(index.chunks) > 0 and len(index.sentences) > 0
     assert sorted(index.documents) == sorted(index.doc_ids)
 
@@ -244,3 +245,86 @@ def test_document_filter_only_cites_that_document(fake_assistant: Assistant) -> 
             assert index.documents[doc_id].text[citation.start:citation.end] == citation.quote
     # At least one document answers this question, so the filter was exercised.
     assert any(not fake_assistant.ask("What is gene therapy?", doc_filter=[d]).abstained for d in index.doc_ids)
+
+
+# --- VectorRows ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def vectors(tmp_path: Path) -> tuple[np.ndarray, VectorRows]:
+    matrix = np.random.default_rng(3).standard_normal((300, 5)).astype(np.float32)
+    np.save(tmp_path / "v.npy", matrix)
+    return matrix, VectorRows(tmp_path / "v.npy")
+
+
+def test_vector_rows_index_like_numpy(vectors) -> None:
+    matrix, rows = vectors
+    assert rows.shape == (300, 5) and rows.ndim == 2 and rows.dtype == np.float32 and len(rows) == 300
+    assert np.array_equal(rows[7], matrix[7]) and np.array_equal(rows[-1], matrix[-1])
+    assert np.array_equal(rows[np.int64(9)], matrix[9])
+    assert np.array_equal(rows[10:20], matrix[10:20]) and np.array_equal(rows[::17], matrix[::17])
+    assert np.array_equal(rows[280:400], matrix[280:400])
+    picks = [5, 3, 4, 299, 0, 3, -2, 150, 151, 152]  # unordered, repeated, negative, runs
+    assert np.array_equal(rows[picks], matrix[picks])
+    assert np.array_equal(rows[np.array(picks)], matrix[picks])
+    assert rows[[]].shape == (0, 5)
+    assert np.array_equal(np.asarray(rows), matrix) and np.array_equal(np.stack(list(rows)), matrix)
+    assert float(rows[3] @ matrix[3]) == pytest.approx(float(matrix[3] @ matrix[3]))
+
+
+def test_vector_rows_are_copies_not_views(vectors) -> None:
+    matrix, rows = vectors
+    row = rows[2]
+    row[:] = 0  # writable, and writing does not change what is read next
+    assert np.array_equal(rows[2], matrix[2])
+
+
+@pytest.mark.parametrize("bad", [300, -301])
+def test_vector_rows_out_of_range(vectors, bad: int) -> None:
+    _, rows = vectors
+    with pytest.raises(IndexError):
+        rows[bad]
+    with pytest.raises(IndexError):
+        rows[[0, bad]]
+
+
+def test_vector_rows_refuse_a_truncated_or_wrong_file(tmp_path: Path) -> None:
+    np.save(tmp_path / "v.npy", np.zeros((10, 4), dtype=np.float32))
+    data = (tmp_path / "v.npy").read_bytes()
+    (tmp_path / "short.npy").write_bytes(data[:-8])
+    with pytest.raises(ValueError, match="shorter"):
+        VectorRows(tmp_path / "short.npy")
+    np.save(tmp_path / "one.npy", np.zeros(10, dtype=np.float32))
+    with pytest.raises(ValueError, match="2-D"):
+        VectorRows(tmp_path / "one.npy")
+
+
+def test_rows_survive_the_file_being_deleted(tmp_path: Path) -> None:
+    """A rebuild removes the old version folder while questions may still read it."""
+    matrix = np.arange(12, dtype=np.float32).reshape(3, 4)
+    np.save(tmp_path / "v.npy", matrix)
+    rows = VectorRows(tmp_path / "v.npy")
+    path = tmp_path / "s.jsonl"
+    sentences = JsonlRows(path, write_jsonl(path, [Sentence(doc_id="d", start=0, end=1, text="é")]), Sentence)
+    (tmp_path / "v.npy").unlink()
+    path.unlink()
+    assert np.array_equal(rows[1], matrix[1]) and sentences[0].text == "é"
+
+
+def test_rows_iterate_correctly_from_many_threads_at_once(tmp_path: Path) -> None:
+    import threading
+
+    path = tmp_path / "s.jsonl"
+    written = [Sentence(doc_id=f"d{i}", start=i, end=i + 1, text=f"sentence {i} é" * (1 + i % 50)) for i in range(3000)]
+    rows = JsonlRows(path, write_jsonl(path, written), Sentence)
+    results: list[list[Sentence]] = []
+
+    def read_all() -> None:
+        results.append(list(rows))
+
+    threads = [threading.Thread(target=read_all) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 6 and all(result == written for result in results)
