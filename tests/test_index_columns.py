@@ -9,7 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.index_columns import JsonlMapping, JsonlRows, VectorRows, line_offsets, write_jsonl
+from assistant.index_columns import (
+    JsonlMapping,
+    JsonlRows,
+    VectorRows,
+    line_offsets,
+    write_jsonl,
+)
 from assistant.models import Chunk, Sentence
 from assistant.service import Assistant
 
