@@ -28,7 +28,7 @@ class Settings(BaseSettings):
     chunking: ChunkingSettings = ChunkingSettings()
     mode: RetrievalMode = "hybrid"
     dense_index: Literal["auto", "flat", "hnsw"] = Field(
-        "auto", description="FAISS index: exact (flat), approximate (HNSW32), or auto (HNSW above 200,000 chunks)")
+        "auto", description="FAISS index: exact (flat), approximate (HNSW32), or auto (HNSW above 50,000 chunks)")
     k: int = Field(12, ge=1, le=200)
     dense_weight: float = Field(1.0, ge=0.0, description="weight of the dense ranking in reciprocal rank fusion")
     lexical_weight: float = Field(1.0, ge=0.0, description="weight of the BM25 ranking in reciprocal rank fusion")
