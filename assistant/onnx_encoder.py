@@ -88,8 +88,13 @@ def export_encoder(model_dir: Path, target: Path, quantization: str = "int8") ->
     uses_token_types = "token_type_ids" in sample
     token_types = sample.get("token_type_ids", torch.zeros_like(sample["input_ids"]))
     names = ["input_ids", "attention_mask", "token_type_ids"]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=".export-", dir=target.parent))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        work = Path(tempfile.mkdtemp(prefix=".export-", dir=target.parent))
+    except OSError as exc:
+        raise AssistantError(f"cannot write the ONNX query encoder to {target.parent} ({exc.strerror or exc}); "
+                             "set ASSISTANT_ENCODER_CACHE to a writable folder, or ASSISTANT_QUERY_ENCODER=torch"
+                             ) from exc
     try:
         import warnings
 
@@ -115,9 +120,17 @@ def export_encoder(model_dir: Path, target: Path, quantization: str = "int8") ->
                 "normalize": "Normalize" in kinds, "max_tokens": int(model.max_seq_length),
                 "dimension": int(transformer.config.hidden_size)}
         (work / "encoder.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(work, target)
+        if target.exists() and not (target / "encoder.json").is_file():
+            shutil.rmtree(target)  # an incomplete folder left by hand: replace it
+        try:
+            os.replace(work, target)
+        except OSError:
+            if not (target / "encoder.json").is_file():  # not another process's finished export
+                raise
+    except OSError as exc:
+        raise AssistantError(f"cannot write the ONNX query encoder to {target} ({exc.strerror or exc}); "
+                             "set ASSISTANT_ENCODER_CACHE to a writable folder, or ASSISTANT_QUERY_ENCODER=torch"
+                             ) from exc
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return target

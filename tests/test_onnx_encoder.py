@@ -475,3 +475,35 @@ def test_a_model_without_a_fast_tokenizer_falls_back_to_torch(model_dir: Path, t
     vectors = chosen.encode(["What is gene therapy?"])
     assert chosen.name == real_embedder.name
     assert np.allclose(vectors, real_embedder.encode(["What is gene therapy?"]), atol=1e-6)
+
+
+@pytest.mark.model
+def test_an_unwritable_cache_is_one_clear_error(model_dir: Path, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(onnx_encoder.tempfile, "mkdtemp", refuse)
+    with pytest.raises(AssistantError, match="ASSISTANT_ENCODER_CACHE") as info:
+        export_encoder(model_dir, tmp_path / "cache" / "x", "int8")
+    assert "Permission denied" in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.model
+def test_a_concurrent_export_that_finished_first_is_kept(model_dir: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "cache" / "x"
+    real_replace = os.replace
+
+    def other_process_won(source, destination):
+        if Path(destination) == target:
+            target.mkdir(parents=True)
+            (target / "encoder.json").write_text("{}", encoding="utf-8")
+            (target / "marker").write_text("theirs", encoding="utf-8")
+            raise OSError(39, "Directory not empty")
+        return real_replace(source, destination)
+
+    monkeypatch.setattr(onnx_encoder.os, "replace", other_process_won)
+    assert export_encoder(model_dir, target, "int8") == target
+    assert (target / "marker").read_text(encoding="utf-8") == "theirs"
+    assert [p.name for p in target.parent.iterdir()] == ["x"]  # our temporary folder is gone
