@@ -403,4 +403,26 @@ def write_bench_report(report: dict, out: Path) -> list[Path]:
         paths.append(out / "scaling.png")
         fig.savefig(paths[-1])
         plt.close(fig)
+    if report.get("serving_scale"):
+        rows = report["serving_scale"]
+        sizes = [r["chunks"] for r in rows]
+        fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+        for metric in ("p50", "p95"):
+            left.plot(sizes, [r["total_ms"][metric] for r in rows], marker="o", label=f"question {metric}")
+        left.set_xscale("log")
+        left.set_xlabel("chunks")
+        left.set_ylabel("ms per question")
+        left.set_title("Answer latency by index size")
+        left.legend()
+        right.plot(sizes, [r["peak_rss_mb"] for r in rows], marker="o", label="peak RSS")
+        right.plot(sizes, [r["rss_after_load_mb"] for r in rows], marker="o", label="RSS after load")
+        right.set_xscale("log")
+        right.set_xlabel("chunks")
+        right.set_ylabel("MB")
+        right.set_title("Serving memory by index size")
+        right.legend()
+        fig.tight_layout()
+        paths.append(out / "serving_scale.png")
+        fig.savefig(paths[-1])
+        plt.close(fig)
     return paths

@@ -13,7 +13,7 @@ import pytest
 from conftest import CORPUS, FAKE_MODEL, REPO
 from test_cli import assert_one_line_error, run_cli
 
-from assistant.bench import bench_markdown
+from assistant.bench import bench_markdown, write_bench_report
 from assistant.bench_serving import (
     CHUNKS_PER_DOCUMENT,
     SENTENCES_PER_CHUNK,
@@ -56,7 +56,8 @@ def test_serving_scale_measures_a_fresh_process(shared_index, tmp_path: Path) ->
     assert not (tmp_path / "serve-30").exists()  # each size is removed after it is measured
 
 
-def test_bench_markdown_reports_every_section() -> None:
+def sample_report() -> dict:
+    """A report shaped like ``run_bench``'s, with round numbers."""
     stats = {"n": 200, "p50": 4.1, "p95": 7.9, "p99": 9.5, "mean": 4.6}
     report = {
         "machine": {"cpus": 2}, "model": "m", "query_encoder": "onnx-int8",
@@ -71,13 +72,26 @@ def test_bench_markdown_reports_every_section() -> None:
                            "stages_ms": {k: stats for k in ("dense_search_ms", "lexical_search_ms",
                                                             "sentence_scoring_ms")}}],
     }
-    text = bench_markdown(report)
+    return report
+
+
+def test_bench_markdown_reports_every_section() -> None:
+    text = bench_markdown(sample_report())
     assert "query encoder: onnx-int8" in text
     assert "| corpus.jsonl | 98 | 4332 | 13151 | 52.5 | 1.87 | 82.5 | 250.5 |" in text
     assert "| http | 200 | 4.1 | 7.9 | 9.5 |" in text
     assert "Gradio's two-step API on the same server: p50 29.7 ms" in text
     assert "| 1,000,000 | 900.0 | 9000.0 | 12.0 | 2100.0 | 2300.0 | 4.1 | 7.9 | 4.1 | 4.1 | 4.1 |" in text
     assert "Naive baseline p50 / library p50: 10.0" in text
+
+
+def test_bench_report_files(tmp_path: Path) -> None:
+    report = sample_report()
+    paths = write_bench_report(report, tmp_path / "out")
+    assert sorted(p.name for p in paths) == ["bench.json", "bench.md", "latency.png", "serving_scale.png"]
+    assert json.loads((tmp_path / "out" / "bench.json").read_text(encoding="utf-8")) == report
+    for path in paths:
+        assert path.stat().st_size > 100
 
 
 @pytest.mark.parametrize(("flag", "value"), [("--serve-scale", "10k"), ("--scale", "1,x"), ("--serve-scale", "0")])
