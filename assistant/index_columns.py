@@ -44,7 +44,7 @@ def line_offsets(path: Path) -> np.ndarray:
 
 
 class JsonlRows(Sequence[Row], Generic[Row]):
-    """A read-only sequence of pydantic rows backed by a memory-mapped JSONL file."""
+    """A read-only sequence of pydantic rows of a JSONL file, each read (pread) and parsed when asked for."""
 
     def __init__(self, path: Path, offsets: np.ndarray, model: type[Row]) -> None:
         if offsets.ndim != 1 or len(offsets) == 0 or offsets[0] != 0:

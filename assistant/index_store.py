@@ -8,7 +8,7 @@ Layout (every file readable by a person except the vector files)::
     index/v-.../documents.jsonl    doc_id, title, text (offsets index this text)
     index/v-.../chunks.jsonl       one Chunk per line
     index/v-.../sentences.jsonl    one Sentence per line
-    index/v-.../columns.npz        line offsets of the three JSONL files (they are memory-mapped),
+    index/v-.../columns.npz        line offsets of the three JSONL files (rows are read on demand),
                                    document ids, each chunk's document and each sentence's chunk
     index/v-.../dense.faiss        chunk vectors: the normalised mean of their sentences' vectors
     index/v-.../sentence_vectors.npy   one vector per sentence, for answer scoring
@@ -60,10 +60,13 @@ REQUIRED_FILES = ("documents.jsonl", "chunks.jsonl", "sentences.jsonl", "columns
 Progress = Callable[[str, int, int], None]
 
 
+TERMS_CACHE_SIZE = 200_000
+
+
 @dataclass
 class LoadedIndex:
-    """An index ready for retrieval and answering. Texts stay in the memory-mapped JSONL files
-    and sentence vectors in a memory-mapped array; only the rows a question touches are read."""
+    """An index ready for retrieval and answering. Texts stay in the JSONL files and sentence
+    vectors in their .npy file; only the rows a question touches are read (``index_columns``)."""
 
     path: Path
     manifest: Manifest
@@ -102,9 +105,6 @@ class LoadedIndex:
     def text_terms(self, text: str) -> frozenset[str]:
         """Stemmed content terms of a title or heading (cached by text)."""
         return self._cached_terms("t:" + text, text)
-
-
-TERMS_CACHE_SIZE = 200_000
 
 
 def _sha256_file(path: Path) -> str:
