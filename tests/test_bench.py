@@ -108,7 +108,9 @@ def test_answering_needs_neither_torch_nor_sentence_transformers(real_embedder, 
 
     settings = Settings(corpus=CORPUS, index=tmp_path / "index", encoder_cache=REPO / ".cache" / "encoders",
                         precision="fp32")  # as the session's real_embedder
-    Assistant(settings, embedder=real_embedder).build()
+    built = Assistant(settings, embedder=real_embedder)
+    built.build()
+    built.query_embedder.encode(["export the encoder here if the cache lacks it (that needs torch, once)"])
     code = (
         "import json, sys\n"
         "from assistant.service import Assistant\nfrom assistant.settings import Settings\n"
