@@ -149,11 +149,6 @@ def abstention_reason(question: str, best: Candidate | None, index: LoadedIndex)
     return f"the closest sentence matches the question only weakly ({best.score:.2f})"
 
 
-def _title(index: LoadedIndex, doc_id: str) -> str:
-    entry = index.manifest.documents.get(doc_id)
-    return entry.title if entry else doc_id
-
-
 def compose_answer(question: str, chosen: list[Candidate], index: LoadedIndex) -> tuple[str, list[Citation]]:
     """Order chosen sentences for reading (by document, then position) and cite each."""
     doc_best: dict[str, float] = {}
@@ -167,7 +162,7 @@ def compose_answer(question: str, chosen: list[Candidate], index: LoadedIndex) -
         citations.append(Citation(
             marker=marker,
             doc=sentence.doc_id,
-            title=_title(index, sentence.doc_id),
+            title=index.titles.get(sentence.doc_id, sentence.doc_id),
             start=sentence.start,
             end=sentence.end,
             quote=sentence.text,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -167,11 +168,5 @@ def serving_scale(source: LoadedIndex, settings: Settings, sizes: Sequence[int],
         row: dict[str, object] = {"chunks": size, "build_s": round(build_s, 1), "disk_mb": folder_mb(index_dir)}
         row.update(serve_measure(index_dir, settings, questions, work))
         rows.append(row)
-        _remove(index_dir)
+        shutil.rmtree(index_dir, ignore_errors=True)
     return rows
-
-
-def _remove(path: Path) -> None:
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)
