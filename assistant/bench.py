@@ -31,14 +31,19 @@ def _stats(values: Sequence[float]) -> dict[str, float]:
             "p99": round(percentile(values, 99), 3), "mean": round(statistics.fmean(values), 3) if values else 0.0}
 
 
-def _rss_mb(pid: int | None = None) -> dict[str, float]:
-    """Current and peak resident memory (MB) of a process, from /proc."""
+RSS_FIELDS = {"VmRSS": "rss_mb", "VmHWM": "peak_rss_mb", "RssAnon": "anon_mb", "RssFile": "file_mb"}
+
+
+def rss_mb(pid: int | None = None) -> dict[str, float]:
+    """Resident memory (MB) of a process from /proc: current, peak (VmHWM; ``ru_maxrss`` would
+    carry a parent's peak into a child), and the private (anon) and file-backed parts."""
     path = Path(f"/proc/{pid or os.getpid()}/status")
     out = {}
     try:
         for line in path.read_text().splitlines():
-            if line.startswith(("VmRSS:", "VmHWM:")):
-                out["rss_mb" if line.startswith("VmRSS") else "peak_rss_mb"] = round(int(line.split()[1]) / 1024, 1)
+            name, _, value = line.partition(":")
+            if name in RSS_FIELDS:
+                out[RSS_FIELDS[name]] = round(int(value.split()[0]) / 1024, 1)
     except OSError:
         pass
     return out
@@ -184,7 +189,7 @@ def http_latency(index: Path, questions: Sequence[str]) -> dict[str, object]:
                 call(base, question)
                 timed[name].append((time.perf_counter() - t) * 1000)
         return {"serve_to_first_answer_s": round(ready, 2), "total_ms": _stats(timed["plain"]),
-                "gradio_api_ms": _stats(timed["gradio"]), **_rss_mb(server.pid)}
+                "gradio_api_ms": _stats(timed["gradio"]), **rss_mb(server.pid)}
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -290,7 +295,7 @@ def run_bench(settings: Settings, corpora: Sequence[Path], questions_file: Path 
         report["cold_start"] = cold_start(index_dir, questions[0], settings)
         progress(f"warm latency over {len(questions)} questions (library)")
         report["library"] = warm_latency(assistant, questions)
-        report["library_memory"] = _rss_mb()
+        report["library_memory"] = rss_mb()
         progress("naive baseline (sentences encoded per question)")
         report["naive"] = naive_baseline(index_dir, resolve_model_path(settings.model), questions)
         lib_p50 = report["library"]["total_ms"]["p50"]  # type: ignore[index]
@@ -348,13 +353,13 @@ def bench_markdown(report: dict) -> str:
         lines += ["", f"HNSW recall@10 against exact search on the real embeddings: {scaling_['real_recall_at_10']}"]
     if report.get("http", {}).get("gradio_api_ms"):
         g = report["http"]["gradio_api_ms"]
-        lines += ["", f"HTTP: the reported figure is `POST /api/ask`; Gradio's two-step API on the same server: "
-                      f"p50 {g['p50']} ms, p95 {g['p95']} ms."]
+        lines += ["", (f"HTTP: the reported figure is `POST /api/ask`; Gradio's two-step API on the same server: "
+                       f"p50 {g['p50']} ms, p95 {g['p95']} ms.")]
     rows = report.get("serving_scale")
     if rows:
         lines += ["", "## Serving at scale (synthetic index, real texts and questions; fresh process)", "",
-                  "| chunks | write s | disk MB | load s | RSS after load MB | peak RSS MB | p50 ms | p95 ms | "
-                  "dense p50 | lexical p50 | scoring p50 |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+                  ("| chunks | write s | disk MB | load s | RSS after load MB | peak RSS MB | p50 ms | p95 ms | "
+                   "dense p50 | lexical p50 | scoring p50 |"), "|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in rows:
             st = r["stages_ms"]
             lines.append(f"| {r['chunks']:,} | {r['build_s']} | {r['disk_mb']} | {r['index_load_s']} | "
@@ -362,6 +367,15 @@ def bench_markdown(report: dict) -> str:
                          f"{r['total_ms']['p95']} | {st['dense_search_ms']['p50']} | {st['lexical_search_ms']['p50']} | "
                          f"{st['sentence_scoring_ms']['p50']} |")
     return "\n".join(lines)
+
+
+def _save(fig, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
 
 
 def write_bench_report(report: dict, out: Path) -> list[Path]:
@@ -384,10 +398,7 @@ def write_bench_report(report: dict, out: Path) -> list[Path]:
     ax.set_ylabel("ms per question")
     ax.set_title("Warm latency")
     ax.legend()
-    fig.tight_layout()
-    paths.append(out / "latency.png")
-    fig.savefig(paths[-1])
-    plt.close(fig)
+    paths.append(_save(fig, out / "latency.png"))
     if report.get("scaling"):
         fig, ax = plt.subplots(figsize=(7, 4))
         rows = report["scaling"]["synthetic"]
@@ -399,10 +410,7 @@ def write_bench_report(report: dict, out: Path) -> list[Path]:
         ax.set_ylabel("query p50 (ms)")
         ax.set_title("Dense search latency by index size")
         ax.legend()
-        fig.tight_layout()
-        paths.append(out / "scaling.png")
-        fig.savefig(paths[-1])
-        plt.close(fig)
+        paths.append(_save(fig, out / "scaling.png"))
     if report.get("serving_scale"):
         rows = report["serving_scale"]
         sizes = [r["chunks"] for r in rows]
@@ -421,8 +429,5 @@ def write_bench_report(report: dict, out: Path) -> list[Path]:
         right.set_ylabel("MB")
         right.set_title("Serving memory by index size")
         right.legend()
-        fig.tight_layout()
-        paths.append(out / "serving_scale.png")
-        fig.savefig(paths[-1])
-        plt.close(fig)
+        paths.append(_save(fig, out / "serving_scale.png"))
     return paths

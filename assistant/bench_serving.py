@@ -96,6 +96,7 @@ def synthetic_index(source: LoadedIndex, index_dir: Path, chunk_count: int, mode
 SERVE_SCRIPT = """
 import json, sys, time
 t0 = time.perf_counter()
+from assistant.bench import rss_mb, warm_latency
 from assistant.service import Assistant
 from assistant.settings import Settings
 settings = Settings.model_validate_json(sys.argv[1])
@@ -103,36 +104,17 @@ questions = json.loads(open(sys.argv[2], encoding="utf-8").read())
 assistant = Assistant(settings)
 assistant.query_embedder.encode(["warm up"])
 t1 = time.perf_counter()
-index = assistant.index
+assistant.index
 t2 = time.perf_counter()
-def status():
-    # VmHWM, not ru_maxrss: Linux carries the parent's peak into a child's ru_maxrss
-    fields = {}
-    for line in open("/proc/self/status"):
-        name, _, value = line.partition(":")
-        if name in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
-            fields[name] = int(value.split()[0]) / 1024
-    return fields
-after_load = status()
-assistant.ask(questions[0])
-times, stages = [], {}
-for q in questions:
-    t = time.perf_counter()
-    answer = assistant.ask(q)
-    times.append((time.perf_counter() - t) * 1000)
-    for k, v in answer.timings_ms.items():
-        stages.setdefault(k, []).append(v)
-end = status()
-print(json.dumps({"startup_s": t1 - t0, "index_load_s": t2 - t1, "rss_after_load_mb": after_load["VmRSS"],
-                  "rss_mb": end["VmRSS"], "peak_rss_mb": end["VmHWM"], "anon_mb": end["RssAnon"],
-                  "file_mb": end["RssFile"], "times_ms": times, "stages_ms": stages}))
+after_load = rss_mb()["rss_mb"]
+latency = warm_latency(assistant, questions)
+print(json.dumps({"startup_s": round(t1 - t0, 2), "index_load_s": round(t2 - t1, 2), "rss_after_load_mb": after_load,
+                  **rss_mb(), **latency}))
 """
 
 
 def serve_measure(index_dir: Path, settings: Settings, questions: Sequence[str], work: Path) -> dict[str, object]:
     """Load ``index_dir`` in a fresh process and answer ``questions``: load time, RSS, latency."""
-    from assistant.bench import _stats
-
     question_file = work / "questions.json"
     question_file.write_text(json.dumps(list(questions)), encoding="utf-8")
     served = settings.model_copy(update={"index": index_dir})
@@ -140,12 +122,7 @@ def serve_measure(index_dir: Path, settings: Settings, questions: Sequence[str],
                             check=False, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
     if result.returncode != 0:
         raise RuntimeError(f"serving {index_dir} failed: {result.stderr.strip().splitlines()[-1:]}")
-    data = json.loads(result.stdout.strip().splitlines()[-1])
-    return {"index_load_s": round(data["index_load_s"], 2), "startup_s": round(data["startup_s"], 2),
-            "rss_after_load_mb": round(data["rss_after_load_mb"], 1), "rss_mb": round(data["rss_mb"], 1),
-            "peak_rss_mb": round(data["peak_rss_mb"], 1), "anon_mb": round(data["anon_mb"], 1),
-            "file_mb": round(data["file_mb"], 1), "total_ms": _stats(data["times_ms"]),
-            "stages_ms": {k: _stats(v) for k, v in data["stages_ms"].items()}}
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def folder_mb(path: Path) -> float:

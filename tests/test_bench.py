@@ -53,6 +53,7 @@ def test_serving_scale_measures_a_fresh_process(shared_index, tmp_path: Path) ->
     assert row["total_ms"]["n"] == 3 and row["total_ms"]["p50"] > 0
     assert {"embed_ms", "dense_search_ms", "lexical_search_ms", "sentence_scoring_ms"} <= set(row["stages_ms"])
     assert 0 < row["rss_after_load_mb"] <= row["peak_rss_mb"]
+    assert 0 < row["anon_mb"] <= row["rss_mb"] <= row["peak_rss_mb"] and row["file_mb"] >= 0
     assert not (tmp_path / "serve-30").exists()  # each size is removed after it is measured
 
 
