@@ -7,13 +7,13 @@ import threading
 from collections.abc import Collection
 from pathlib import Path
 
-from assistant.answering import AnswerOptions, answer_question
-from assistant.embedding import Embedder, make_embedder, make_query_embedder
+from assistant.answer.answering import AnswerOptions, answer_question
+from assistant.index.embedding import Embedder, make_embedder, make_query_embedder
 from assistant.errors import IndexError_, UserInputError
-from assistant.index_store import BuildResult, LoadedIndex, Progress, build_index, diff_documents, load_index, \
+from assistant.index.store import BuildResult, LoadedIndex, Progress, build_index, diff_documents, load_index, \
     read_manifest, settings_mismatch
 from assistant.models import Answer, CheckReport, RetrievalMode
-from assistant.reading import read_corpus
+from assistant.ingest.reading import read_corpus
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ class Assistant:
 
         Returns the new document id. On any failure the corpus and index are as before.
         """
-        from assistant.corpus_admin import prepare_upload, write_document
+        from assistant.ingest.corpus_admin import prepare_upload, write_document
 
         corpus = self.settings.corpus
         if corpus.is_file():
@@ -134,7 +134,7 @@ class Assistant:
 
     def remove_document(self, doc_id: str) -> None:
         """Delete a document from the corpus folder and the index."""
-        from assistant.corpus_admin import document_path
+        from assistant.ingest.corpus_admin import document_path
 
         with self._write_lock:
             path = document_path(self.settings.corpus, doc_id)
@@ -148,7 +148,7 @@ class Assistant:
 
     def check(self, text: str) -> CheckReport:
         """Check a text that cites the collection, claim by claim (see ``checking``)."""
-        from assistant.checking import CitationChecker
+        from assistant.check.checking import CitationChecker
 
         index = self.index
         with self._lock:

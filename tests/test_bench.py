@@ -13,14 +13,14 @@ import pytest
 from conftest import CORPUS, FAKE_MODEL, REPO
 from test_cli import assert_one_line_error, run_cli
 
-from assistant.bench import bench_markdown, write_bench_report
-from assistant.bench_serving import (
+from assistant.eval.bench import bench_markdown, write_bench_report
+from assistant.eval.bench_serving import (
     CHUNKS_PER_DOCUMENT,
     SENTENCES_PER_CHUNK,
     serving_scale,
     synthetic_index,
 )
-from assistant.index_store import load_index
+from assistant.index.store import load_index
 from assistant.settings import Settings
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.checking import fact_differences, names, negated_terms, normalize_text, numbers_with_units
-from assistant.citation_input import claims_from_body, parse_input, resolve_reference, split_references
-from assistant.claim_eval import ClaimOutcome, score_claims
+from assistant.check.checking import fact_differences, names, negated_terms, normalize_text, numbers_with_units
+from assistant.check.citation_input import claims_from_body, parse_input, resolve_reference, split_references
+from assistant.eval.claim_eval import ClaimOutcome, score_claims
 from assistant.errors import UserInputError
 from conftest import REPO
 from test_cli import run_cli

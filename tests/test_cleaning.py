@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 
-from assistant.cleaning import (
+from assistant.ingest.cleaning import (
     find_title,
     is_heading_like,
     label_blocks,
@@ -15,7 +15,7 @@ from assistant.cleaning import (
     split_blocks,
     split_lines,
 )
-from assistant.reading import read_corpus
+from assistant.ingest.reading import read_corpus
 
 from conftest import CORPUS
 

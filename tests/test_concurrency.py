@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
-from assistant.embedding import HashEmbedder
+from assistant.index.embedding import HashEmbedder
 from assistant.service import Assistant
 from assistant.settings import Settings
 from conftest import FAKE_MODEL

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import UserInputError
-from assistant.evaluation import (
+from assistant.eval.evaluation import (
     compare_records,
     evidence_spans,
     load_questions,

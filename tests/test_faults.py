@@ -23,11 +23,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import assistant.corpus_admin as corpus_admin
-import assistant.index_store as index_store
-from assistant.embedding import HashEmbedder
+import assistant.ingest.corpus_admin as corpus_admin
+import assistant.index.store as index_store
+from assistant.index.embedding import HashEmbedder
 from assistant.errors import IndexError_, UserInputError
-from assistant.index_store import CURRENT, MANIFEST, current_version, load_index
+from assistant.index.store import CURRENT, MANIFEST, current_version, load_index
 from assistant.models import ChunkingSettings
 from assistant.service import Assistant
 from assistant.settings import Settings
@@ -75,7 +75,7 @@ def corpus_hashes(corpus: Path) -> dict[str, str]:
 ADD_CHILD = """
 import sys
 from pathlib import Path
-from assistant.embedding import HashEmbedder
+from assistant.index.embedding import HashEmbedder
 from assistant.service import Assistant
 from assistant.settings import Settings
 corpus, index, name, source = sys.argv[1:5]
@@ -138,7 +138,7 @@ def test_killed_writers_leave_the_old_or_the_new_index(tmp_path: Path, capsys: p
                                 env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     begun = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import assistant.cli, assistant.service"], env=env, check=True)
+    subprocess.run([sys.executable, "-c", "import assistant.serve.cli, assistant.service"], env=env, check=True)
     startup = time.perf_counter() - begun  # the interpreter and imports, before any build starts
     durations: dict[str, list[float]] = {"index": [], "add_document": []}
     stats = {variant: {"kills": 0, "old": 0, "new": 0, "unchanged": 0, "mid_write": 0, "finished": 0}
@@ -546,7 +546,7 @@ def test_cli_index_on_a_full_disk_exits_2_in_one_line(tmp_path: Path) -> None:
     (tmp_path / "corpus" / "extra.txt").write_text(EXTRA, encoding="utf-8")
     code = ("import faiss, sys; real = faiss.write_index; "
             "faiss.write_index = lambda i, p: real(i, '/dev/full'); "
-            "from assistant.cli import main; sys.exit(main(['index', '--corpus', 'corpus', '--index', 'idx']))")
+            "from assistant.serve.cli import main; sys.exit(main(['index', '--corpus', 'corpus', '--index', 'idx']))")
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=child_env(), capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 2, result.stderr

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assistant.formatting import format_answer_text, format_check_report
+from assistant.serve.formatting import format_answer_text, format_check_report
 from assistant.models import Answer, CheckReport, Citation, ClaimCheck, Difference, EvidenceSentence
 
 

@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from assistant.errors import AssistantError
-from assistant.http_api import MAX_BODY_BYTES, ask_arguments_problem, plain_routes
+from assistant.serve.http_api import MAX_BODY_BYTES, ask_arguments_problem, plain_routes
 from assistant.models import Answer, CheckReport
 from assistant.service import Assistant
 
@@ -345,7 +345,7 @@ def test_busy_server_answers_503_at_once(fake_assistant: Assistant, monkeypatch:
 
 def test_gate_lets_one_wait_when_waiting_is_one(fake_assistant: Assistant, monkeypatch: pytest.MonkeyPatch) -> None:
     """concurrency=1, waiting=1: a second call waits for the first, a third is refused."""
-    from assistant import http_api
+    from assistant.serve import http_api
 
     entered, release, second_arrived = threading.Event(), threading.Event(), threading.Event()
     asked, validated = [], []

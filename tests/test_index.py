@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import assistant.index_store as index_store
+import assistant.index.store as index_store
 from assistant.errors import IndexError_
-from assistant.index_store import CURRENT, MANIFEST, current_version, load_index, settings_mismatch
+from assistant.index.store import CURRENT, MANIFEST, current_version, load_index, settings_mismatch
 from assistant.models import FORMAT_VERSION, ChunkingSettings
 from assistant.service import Assistant
 
@@ -318,7 +318,7 @@ def test_loading_with_other_settings_raises(fake_assistant: Assistant) -> None:
 
 
 def test_other_model_reembeds_everything(fake_assistant: Assistant) -> None:
-    from assistant.embedding import HashEmbedder
+    from assistant.index.embedding import HashEmbedder
     from assistant.settings import Settings
 
     settings = fake_assistant.settings

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant.index_columns import (
+from assistant.index.columns import (
     JsonlMapping,
     JsonlRows,
     VectorRows,

@@ -23,17 +23,17 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from assistant.cleaning import label_blocks
-from assistant.corpus_admin import MAX_NAME_BYTES, MAX_NAME_CHARS, safe_file_name
-from assistant.embedding import HashEmbedder
+from assistant.ingest.cleaning import label_blocks
+from assistant.ingest.corpus_admin import MAX_NAME_BYTES, MAX_NAME_CHARS, safe_file_name
+from assistant.index.embedding import HashEmbedder
 from assistant.errors import UserInputError
-from assistant.index_store import LoadedIndex
+from assistant.index.store import LoadedIndex
 from assistant.models import ChunkingSettings
-from assistant.pdf_text import TIME_LIMIT_S, extract_pdf_text
-from assistant.reading import MAX_FILE_BYTES, make_document, mask_html, read_file
+from assistant.ingest.pdf_text import TIME_LIMIT_S, extract_pdf_text
+from assistant.ingest.reading import MAX_FILE_BYTES, make_document, mask_html, read_file
 from assistant.service import Assistant
 from assistant.settings import Settings
-from assistant.splitting import chunk_sentences, split_document
+from assistant.ingest.splitting import chunk_sentences, split_document
 
 from conftest import CORPUS, CORPUS_FILES, FAKE_MODEL, make_assistant
 from serving import child_env, generated_document
@@ -344,7 +344,7 @@ def test_pdf_bomb_is_stopped_by_the_memory_limit_even_without_pypdf_limits(tmp_p
     path.write_bytes(bomb_pdf(4096))
     assert path.stat().st_size < 10 * 1024 * 1024  # small enough to upload
     lifted = ("import runpy, sys, pypdf; pypdf.overwrite_configuration(zlib_maximum_output_length=1 << 40); "
-              f"sys.argv = ['pdf_text', {str(path)!r}]; runpy.run_module('assistant.pdf_text', run_name='__main__')")
+              f"sys.argv = ['pdf_text', {str(path)!r}]; runpy.run_module('assistant.ingest.pdf_text', run_name='__main__')")
     started = time.perf_counter()
     result = subprocess.run([sys.executable, "-c", lifted], capture_output=True, env=child_env(), timeout=TIME_LIMIT_S)
     assert time.perf_counter() - started < TIME_LIMIT_S

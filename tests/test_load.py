@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import assistant.service as service
-from assistant.index_store import load_index
+from assistant.index.store import load_index
 from assistant.service import Assistant
 
 from conftest import CORPUS, QUESTIONS, REPO, make_assistant

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from assistant.metrics import (
+from assistant.eval.metrics import (
     contains_answer,
     exact_match,
     ndcg_at_k,

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant import onnx_encoder
-from assistant.embedding import (
+from assistant.index import onnx_encoder
+from assistant.index.embedding import (
     FallbackEmbedder,
     HashEmbedder,
     SentenceTransformerEmbedder,
@@ -25,7 +25,7 @@ from assistant.embedding import (
     resolve_model_path,
 )
 from assistant.errors import AssistantError
-from assistant.onnx_encoder import (
+from assistant.index.onnx_encoder import (
     ENCODER_FORMAT,
     OnnxQueryEncoder,
     UnsupportedModel,
@@ -241,7 +241,7 @@ def test_fallback_when_the_primary_is_unsupported(caplog: pytest.LogCaptureFixtu
     primary, fallback = Unsupported(UnsupportedModel("cannot export m: pipeline [...]")), Fixed("torch-model", 2.0, 5)
     embedder = FallbackEmbedder(primary, fallback)
     assert embedder.name == "primary-model"  # nothing tried yet
-    with caplog.at_level(logging.WARNING, logger="assistant.embedding"):
+    with caplog.at_level(logging.WARNING, logger="assistant.index.embedding"):
         assert embedder.dimension == 5
         vectors = embedder.encode(["a", "b"], batch_size=7)
         embedder.encode(["c"])

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.evaluation import load_questions, run_evaluation, summarize
+from assistant.eval.evaluation import load_questions, run_evaluation, summarize
 from assistant.service import Assistant
 from assistant.settings import Settings
 

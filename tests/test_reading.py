@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import UserInputError
-from assistant.reading import decode_bytes, mask_html, read_corpus, read_file, sha256_text
-from assistant.splitting import split_document
+from assistant.ingest.reading import decode_bytes, mask_html, read_corpus, read_file, sha256_text
+from assistant.ingest.splitting import split_document
 
 PROSE = (
     "Gene therapy delivers working copies of genes into the cells of a patient so that the body can make "

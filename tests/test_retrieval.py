@@ -11,8 +11,8 @@ import pytest
 
 from assistant.errors import UserInputError
 from assistant.models import Answer
-from assistant.retrieval import retrieve
-from assistant.scoring import RRF_K
+from assistant.answer.retrieval import retrieve
+from assistant.answer.scoring import RRF_K
 from assistant.service import Assistant
 from assistant.settings import Settings
 

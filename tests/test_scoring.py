@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from assistant.scoring import (
+from assistant.answer.scoring import (
     answer_type_matches,
     confidence,
     entity_terms,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.cleaning import label_blocks
+from assistant.ingest.cleaning import label_blocks
 from assistant.models import Block, ChunkingSettings, Document
-from assistant.reading import make_document
-from assistant.splitting import chunk_sentences, is_answerable, sentence_spans, split_document
+from assistant.ingest.reading import make_document
+from assistant.ingest.splitting import chunk_sentences, is_answerable, sentence_spans, split_document
 
 from conftest import CORPUS, CORPUS_FILES
 

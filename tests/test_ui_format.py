@@ -8,11 +8,11 @@ from html import unescape
 
 import pytest
 
-from assistant.conversation import is_follow_up, resolve_follow_up, subject_of
+from assistant.answer.conversation import is_follow_up, resolve_follow_up, subject_of
 from assistant.models import Answer, Citation
 from assistant.service import Assistant
-from assistant.ui import EMPTY_CARD, ask_in_chat, documents_table
-from assistant.ui_format import (WHOLE_DOCUMENT_LIMIT, WINDOW, answer_card_html, answer_markdown, answer_text_html,
+from assistant.serve.ui import EMPTY_CARD, ask_in_chat, documents_table
+from assistant.serve.ui_format import (WHOLE_DOCUMENT_LIMIT, WINDOW, answer_card_html, answer_markdown, answer_text_html,
                                  chat_text, passage_html, source_html, whole_document_html)
 
 SCRIPT = "<script>alert(1)</script>"

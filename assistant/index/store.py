@@ -43,13 +43,13 @@ import bm25s
 import faiss
 import numpy as np
 
-from assistant.cleaning import label_blocks, repeated_across_documents
-from assistant.embedding import Embedder
+from assistant.ingest.cleaning import label_blocks, repeated_across_documents
+from assistant.index.embedding import Embedder
 from assistant.errors import IndexError_
-from assistant.index_columns import JsonlMapping, JsonlRows, VectorRows, write_jsonl
+from assistant.index.columns import JsonlMapping, JsonlRows, VectorRows, write_jsonl
 from assistant.lexical import terms
 from assistant.models import FORMAT_VERSION, Chunk, ChunkingSettings, Document, DocumentEntry, Manifest, Sentence
-from assistant.splitting import chunk_sentences, split_document
+from assistant.ingest.splitting import chunk_sentences, split_document
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every build at DEBUG
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.metrics import percentile
+from assistant.eval.metrics import percentile
 from assistant.settings import Settings
 
 
@@ -115,7 +115,7 @@ def naive_baseline(index_dir: Path, model_path: str, questions: Sequence[str]) -
     import faiss
     from sentence_transformers import SentenceTransformer
 
-    from assistant.index_store import load_index
+    from assistant.index.store import load_index
 
     index = load_index(index_dir)
     model = SentenceTransformer(model_path, device="cpu")
@@ -213,7 +213,7 @@ def scaling(sizes: Sequence[int], real_vectors: np.ndarray, real_queries: np.nda
     embeddings (and, separately, on the real embeddings themselves)."""
     import faiss
 
-    from assistant.index_store import make_dense_index
+    from assistant.index.store import make_dense_index
 
     rng = np.random.default_rng(7)
     dimension = real_vectors.shape[1]
@@ -262,7 +262,7 @@ def peak_rss_mb() -> float:
 
 
 def _questions(path: Path | None, count: int) -> list[str]:
-    from assistant.evaluation import load_questions
+    from assistant.eval.evaluation import load_questions
 
     if path is None or not path.exists():
         base = ["What is gene therapy?", "How much does Zolgensma cost?", "What are AAV vectors?"]
@@ -276,7 +276,7 @@ def run_bench(settings: Settings, corpora: Sequence[Path], questions_file: Path 
               progress: Callable[[str], None] = lambda _: None,
               serve_sizes: Sequence[int] = ()) -> dict[str, object]:
     """Run every measurement; returns the report (also written to ``out``)."""
-    from assistant.embedding import resolve_model_path
+    from assistant.index.embedding import resolve_model_path
     from assistant.service import Assistant
 
     report: dict[str, object] = {"machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
@@ -308,7 +308,7 @@ def run_bench(settings: Settings, corpora: Sequence[Path], questions_file: Path 
             report["scaling"] = scaling(scale_sizes, real_vectors=np.asarray(assistant.index.sentence_vectors),
                                         real_queries=queries, progress=progress)
         if serve_sizes:
-            from assistant.bench_serving import serving_scale
+            from assistant.eval.bench_serving import serving_scale
 
             report["serving_scale"] = serving_scale(assistant.index, settings, serve_sizes, questions, Path(tmp),
                                                     progress=progress)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.index_store import LoadedIndex
+from assistant.index.store import LoadedIndex
 from assistant.models import (
     Chunk,
     ChunkingSettings,
@@ -41,7 +41,7 @@ def synthetic_index(source: LoadedIndex, index_dir: Path, chunk_count: int, mode
                     seed: int = 11) -> float:
     """Write an index of ``chunk_count`` chunks resampled from ``source`` into ``index_dir``;
     returns the seconds the write took (the same writer as a real build: JSONL, FAISS, BM25)."""
-    from assistant.index_store import _write_version, pool_chunk_vectors
+    from assistant.index.store import _write_version, pool_chunk_vectors
 
     rng = np.random.default_rng(seed)
     answerable = np.array([i for i, s in enumerate(source.sentences) if s.answerable and len(s.text) > 20])
@@ -96,7 +96,7 @@ def synthetic_index(source: LoadedIndex, index_dir: Path, chunk_count: int, mode
 SERVE_SCRIPT = """
 import json, sys, time
 t0 = time.perf_counter()
-from assistant.bench import rss_mb, warm_latency
+from assistant.eval.bench import rss_mb, warm_latency
 from assistant.service import Assistant
 from assistant.settings import Settings
 settings = Settings.model_validate_json(sys.argv[1])
@@ -133,7 +133,7 @@ def folder_mb(path: Path) -> float:
 def serving_scale(source: LoadedIndex, settings: Settings, sizes: Sequence[int], questions: Sequence[str],
                   work: Path, progress: Callable[[str], None] = lambda _: None) -> list[dict[str, object]]:
     """Build and serve a synthetic index at each size; one row of figures per size."""
-    from assistant.embedding import make_embedder
+    from assistant.index.embedding import make_embedder
 
     model_name = make_embedder(settings.model, precision=settings.precision).name
     rows = []

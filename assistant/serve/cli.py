@@ -15,7 +15,7 @@ import traceback
 from pathlib import Path
 
 from assistant.errors import AssistantError, UserInputError
-from assistant.formatting import format_answer_text
+from assistant.serve.formatting import format_answer_text
 from assistant.settings import Settings
 
 
@@ -157,7 +157,7 @@ def _cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 def _open_assistant(settings: Settings, explicit_corpus: bool):
     """An Assistant whose index is fresh for its corpus: the one given with --corpus, else the
     one the index was built from, else the default corpus when there is no index yet."""
-    from assistant.index_store import read_manifest
+    from assistant.index.store import read_manifest
     from assistant.service import Assistant
 
     assistant = Assistant(settings)
@@ -180,7 +180,7 @@ def _open_assistant(settings: Settings, explicit_corpus: bool):
 
 
 def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.answering import validate_question
+    from assistant.answer.answering import validate_question
 
     validate_question(args.question, settings.max_question_chars)  # fail before any index build
     assistant = _open_assistant(settings, args.corpus is not None)
@@ -227,10 +227,10 @@ def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
     from tqdm import tqdm
 
-    from assistant.evaluation import (SYSTEMS, compare_records, load_questions, run_evaluation, run_holdout,
+    from assistant.eval.evaluation import (SYSTEMS, compare_records, load_questions, run_evaluation, run_holdout,
                                       summarize, summarize_by_tag)
     from assistant.models import EvalReport
-    from assistant.reports import comparison_table, load_report, summary_table, write_report
+    from assistant.eval.reports import comparison_table, load_report, summary_table, write_report
 
     if args.questions is None and args.claims is None:
         raise UserInputError("eval needs --questions FILE or --claims FILE")
@@ -279,7 +279,7 @@ def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_check(args: argparse.Namespace, settings: Settings) -> int:
-    from assistant.formatting import format_check_report
+    from assistant.serve.formatting import format_check_report
 
     if args.file == "-":
         data = sys.stdin.buffer.read()
@@ -305,7 +305,7 @@ def _eval_claims(args: argparse.Namespace, settings: Settings) -> int:
 
     from tqdm import tqdm
 
-    from assistant.claim_eval import confusion_table, load_claims, run_claims, write_claims_report
+    from assistant.eval.claim_eval import confusion_table, load_claims, run_claims, write_claims_report
 
     claims = load_claims(args.claims)
     if args.limit:
@@ -325,7 +325,7 @@ def _eval_claims(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     import datetime as dt
 
-    from assistant.bench import bench_markdown, run_bench
+    from assistant.eval.bench import bench_markdown, run_bench
 
     corpora = args.corpora or [settings.corpus]
     for corpus in corpora:
@@ -352,8 +352,8 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     assistant = _open_assistant(settings, args.corpus is not None)
     assistant.index  # load (and verify) before accepting requests
     assistant.query_embedder.encode(["warm up"])
-    from assistant.http_api import plain_routes
-    from assistant.ui import build_app  # Gradio takes seconds to import: only once the index is usable
+    from assistant.serve.http_api import plain_routes
+    from assistant.serve.ui import build_app  # Gradio takes seconds to import: only once the index is usable
 
     app = build_app(assistant)
     app.queue(max_size=args.queue_size, default_concurrency_limit=args.concurrency)

@@ -23,7 +23,7 @@ def extract_pdf_text(path: Path, name: str | None = None) -> str:
     ``name`` is the file name shown in messages (default: the path's name)."""
     name = name or path.name
     try:
-        result = subprocess.run([sys.executable, "-m", "assistant.pdf_text", str(path)], capture_output=True,
+        result = subprocess.run([sys.executable, "-m", "assistant.ingest.pdf_text", str(path)], capture_output=True,
                                 timeout=TIME_LIMIT_S, check=False)
     except subprocess.TimeoutExpired as exc:
         raise UserInputError(f"{name}: PDF took longer than {TIME_LIMIT_S}s to read, rejected") from exc

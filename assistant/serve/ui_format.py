@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable
 from html import escape
 
-from assistant.answering import display_text
+from assistant.answer.answering import display_text
 from assistant.models import Answer, CheckReport, Citation
 
 _MARKER = re.compile(r"\s*\[(\d+)\]")

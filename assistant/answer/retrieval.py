@@ -8,10 +8,10 @@ from collections.abc import Collection
 import faiss
 import numpy as np
 
-from assistant.index_store import LoadedIndex
+from assistant.index.store import LoadedIndex
 from assistant.lexical import terms
 from assistant.models import RetrievalMode, RetrievedChunk
-from assistant.scoring import reciprocal_rank_fusion
+from assistant.answer.scoring import reciprocal_rank_fusion
 
 CANDIDATE_DEPTH = 50
 

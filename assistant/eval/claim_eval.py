@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from assistant.errors import UserInputError
 from assistant.models import Verdict
-from assistant.reading import jsonl_lines
+from assistant.ingest.reading import jsonl_lines
 from assistant.service import Assistant
 
 VERDICTS: tuple[str, ...] = ("verbatim", "supported", "mismatch", "wrong-source", "unsupported", "uncited")

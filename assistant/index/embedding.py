@@ -155,7 +155,7 @@ def make_query_embedder(model: str, documents: Embedder, query_encoder: str, cac
     else the document embedder itself (the fake one, torch, or a model that cannot be exported)."""
     if query_encoder == "torch" or not isinstance(documents, SentenceTransformerEmbedder):
         return documents
-    from assistant.onnx_encoder import OnnxQueryEncoder
+    from assistant.index.onnx_encoder import OnnxQueryEncoder
 
     model_dir = Path(resolve_model_path(model))
     if not model_dir.is_dir():  # a hub name, not a folder: nothing to fingerprint and export from
@@ -177,7 +177,7 @@ class FallbackEmbedder:
 
     def _current(self) -> Embedder:
         if not self._failed:
-            from assistant.onnx_encoder import UnsupportedModel
+            from assistant.index.onnx_encoder import UnsupportedModel
 
             try:
                 self.primary.dimension  # loads (or exports) it

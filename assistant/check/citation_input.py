@@ -15,10 +15,10 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from assistant.cleaning import split_blocks
+from assistant.ingest.cleaning import split_blocks
 from assistant.errors import UserInputError
-from assistant.reading import mask_html
-from assistant.splitting import sentence_spans
+from assistant.ingest.reading import mask_html
+from assistant.ingest.splitting import sentence_spans
 
 MAX_INPUT_CHARS = 500_000
 _REFERENCE_LINE = re.compile(r"^\s*\[(\d{1,4})\]:?\s+(\S.*?)\s*$")

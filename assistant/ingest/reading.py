@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.cleaning import find_title
+from assistant.ingest.cleaning import find_title
 from assistant.errors import UserInputError
 from assistant.models import Document
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from assistant.cleaning import label_blocks
+from assistant.ingest.cleaning import label_blocks
 from assistant.models import Block, Chunk, ChunkingSettings, Document, Sentence
 
 ABBREVIATIONS = frozenset(

@@ -9,8 +9,8 @@ import unicodedata
 from pathlib import Path
 
 from assistant.errors import UserInputError
-from assistant.pdf_text import extract_pdf_text
-from assistant.reading import SUPPORTED_SUFFIXES, decode_bytes
+from assistant.ingest.pdf_text import extract_pdf_text
+from assistant.ingest.reading import SUPPORTED_SUFFIXES, decode_bytes
 
 UPLOAD_SUFFIXES = {*SUPPORTED_SUFFIXES, ".pdf"}
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024

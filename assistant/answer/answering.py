@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from assistant.embedding import Embedder
+from assistant.index.embedding import Embedder
 from assistant.errors import UserInputError
-from assistant.index_store import LoadedIndex
+from assistant.index.store import LoadedIndex
 from assistant.lexical import STOP_WORDS, QUESTION_WORDS, stem, terms, words
 from assistant.models import Answer, Citation, RetrievalMode, RetrievedChunk, Sentence, SentenceEvidence
-from assistant.retrieval import retrieve
-from assistant.scoring import (
+from assistant.answer.retrieval import retrieve
+from assistant.answer.scoring import (
     answer_type_matches,
     confidence,
     entity_terms,

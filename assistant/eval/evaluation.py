@@ -10,11 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
-from assistant.answering import display_text, validate_question
+from assistant.answer.answering import display_text, validate_question
 from assistant.errors import UserInputError
-from assistant.reading import jsonl_lines
-from assistant.index_store import LoadedIndex
-from assistant.metrics import (
+from assistant.ingest.reading import jsonl_lines
+from assistant.index.store import LoadedIndex
+from assistant.eval.metrics import (
     contains_answer,
     exact_match,
     ndcg_at_k,
@@ -26,7 +26,7 @@ from assistant.metrics import (
     token_f1,
 )
 from assistant.models import Answer, Citation, EvalQuestion, EvalRecord, Evidence, SentenceEvidence
-from assistant.retrieval import retrieve
+from assistant.answer.retrieval import retrieve
 from assistant.service import Assistant
 
 SYSTEMS = ("naive", "dense", "bm25", "hybrid", "full")

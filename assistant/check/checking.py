@@ -15,9 +15,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from assistant.citation_input import ParsedInput, RawClaim, parse_input
-from assistant.embedding import Embedder
-from assistant.index_store import LoadedIndex
+from assistant.check.citation_input import ParsedInput, RawClaim, parse_input
+from assistant.index.embedding import Embedder
+from assistant.index.store import LoadedIndex
 from assistant.lexical import STOP_WORDS, stem, words
 from assistant.models import CheckReport, ClaimCheck, Difference, EvidenceSentence, Sentence
 
@@ -351,7 +351,7 @@ class CitationChecker:
 
 
 def _direct(marker: str, titles: dict[str, str]) -> str | None:
-    from assistant.citation_input import resolve_reference
+    from assistant.check.citation_input import resolve_reference
 
     return resolve_reference(marker, titles)
 

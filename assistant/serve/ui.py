@@ -13,12 +13,12 @@ from typing import Any
 
 import gradio as gr
 
-from assistant.conversation import resolve_follow_up
+from assistant.answer.conversation import resolve_follow_up
 from assistant.errors import AssistantError
-from assistant.http_api import ask_arguments_problem
+from assistant.serve.http_api import ask_arguments_problem
 from assistant.models import Answer
 from assistant.service import Assistant
-from assistant.ui_format import (CARD_CSS, CARD_JS, CHECK_CSS, answer_card_html, answer_markdown, chat_text,
+from assistant.serve.ui_format import (CARD_CSS, CARD_JS, CHECK_CSS, answer_card_html, answer_markdown, chat_text,
                                  check_report_html)
 
 log = logging.getLogger(__name__)
@@ -191,9 +191,9 @@ def build_app(assistant: Assistant, questions_dir: Path = Path("evals/questions"
                 plot_latency = gr.Image(label="Latency", type="filepath")
 
             def on_eval(path, chosen, n, progress=gr.Progress()):
-                from assistant.evaluation import load_questions, run_evaluation, summarize, summarize_by_tag
+                from assistant.eval.evaluation import load_questions, run_evaluation, summarize, summarize_by_tag
                 from assistant.models import EvalReport
-                from assistant.reports import summary_table, write_report
+                from assistant.eval.reports import summary_table, write_report
 
                 if not path or not chosen:
                     return "Choose a question set and at least one system.", None, None, None

@@ -1,0 +1,10 @@
+"""Answer: retrieve chunks (dense, BM25, hybrid), score their sentences and compose a cited ``Answer``.
+
+Stage 3 of the pipeline (retrieve → answer). ``conversation`` resolves short follow-up questions.
+"""
+
+from assistant.answer.answering import AnswerOptions, answer_question, display_text, validate_question
+from assistant.answer.conversation import resolve_follow_up
+from assistant.answer.retrieval import retrieve
+
+__all__ = ["AnswerOptions", "answer_question", "display_text", "resolve_follow_up", "retrieve", "validate_question"]
