@@ -8,12 +8,13 @@ from collections.abc import Collection
 from pathlib import Path
 
 from assistant.answer.answering import AnswerOptions, answer_question
-from assistant.index.embedding import Embedder, make_embedder, make_query_embedder
 from assistant.errors import IndexError_, UserInputError
-from assistant.index.store import BuildResult, LoadedIndex, Progress, build_index, diff_documents, load_index, \
-    read_manifest, settings_mismatch
-from assistant.models import Answer, CheckReport, RetrievalMode
+from assistant.index.build import BuildResult, Progress, build_index
+from assistant.index.embedding import Embedder, make_embedder, make_query_embedder
+from assistant.index.manifest import diff_documents, read_manifest, settings_mismatch
+from assistant.index.store import LoadedIndex, load_index
 from assistant.ingest.reading import read_corpus
+from assistant.models import Answer, CheckReport, RetrievalMode
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)

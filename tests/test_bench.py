@@ -13,7 +13,7 @@ import pytest
 from conftest import CORPUS, FAKE_MODEL, REPO
 from test_cli import assert_one_line_error, run_cli
 
-from assistant.eval.bench import bench_markdown, write_bench_report
+from assistant.eval.bench_report import bench_markdown, write_bench_report
 from assistant.eval.bench_serving import (
     CHUNKS_PER_DOCUMENT,
     SENTENCES_PER_CHUNK,

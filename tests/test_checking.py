@@ -6,13 +6,24 @@ import json
 from pathlib import Path
 
 import pytest
-
-from assistant.check.checking import fact_differences, names, negated_terms, normalize_text, numbers_with_units
-from assistant.check.citation_input import claims_from_body, parse_input, resolve_reference, split_references
-from assistant.eval.claim_eval import ClaimOutcome, score_claims
-from assistant.errors import UserInputError
 from conftest import REPO
 from test_cli import run_cli
+
+from assistant.check.citation_input import (
+    claims_from_body,
+    parse_input,
+    resolve_reference,
+    split_references,
+)
+from assistant.check.facts import (
+    fact_differences,
+    names,
+    negated_terms,
+    normalize_text,
+    numbers_with_units,
+)
+from assistant.errors import UserInputError
+from assistant.eval.claim_eval import ClaimOutcome, score_claims
 
 DOC_002 = "002_8327220291109cc9.txt"
 DOC_004 = "004_54acd962cbed51f9.txt"

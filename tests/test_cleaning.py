@@ -5,19 +5,20 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
+from conftest import CORPUS
 
 from assistant.ingest.cleaning import (
     find_title,
-    is_heading_like,
     label_blocks,
-    normalize_line,
     repeated_across_documents,
+)
+from assistant.ingest.lines import (
+    is_heading_like,
+    normalize_line,
     split_blocks,
     split_lines,
 )
 from assistant.ingest.reading import read_corpus
-
-from conftest import CORPUS
 
 PROSE_1 = (
     "Gene therapy delivers working copies of genes into the cells of a patient so that the body can make "

@@ -5,10 +5,11 @@ from __future__ import annotations
 import threading
 import time
 
+from conftest import FAKE_MODEL
+
 from assistant.index.embedding import HashEmbedder
 from assistant.service import Assistant
 from assistant.settings import Settings
-from conftest import FAKE_MODEL
 
 
 class SlowBatchEmbedder(HashEmbedder):

@@ -11,9 +11,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.ingest.corpus_admin import (MAX_NAME_BYTES, MAX_NAME_CHARS, MAX_UPLOAD_BYTES, document_path,
-                                    prepare_upload, safe_file_name, write_document)
 from assistant.errors import UserInputError
+from assistant.ingest.corpus_admin import (
+    MAX_NAME_BYTES,
+    MAX_NAME_CHARS,
+    MAX_UPLOAD_BYTES,
+    document_path,
+    prepare_upload,
+    safe_file_name,
+    write_document,
+)
 from assistant.ingest.pdf_text import extract_pdf_text
 from assistant.service import Assistant
 

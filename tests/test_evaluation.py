@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import QUESTIONS, REPO
+from test_cli import run_cli
 
 from assistant.errors import UserInputError
 from assistant.eval.evaluation import (
@@ -18,8 +20,6 @@ from assistant.eval.evaluation import (
     summarize_by_tag,
 )
 from assistant.models import Answer, EvalRecord
-from conftest import QUESTIONS, REPO
-from test_cli import run_cli
 
 DOC_004 = "004_54acd962cbed51f9.txt"
 GELSINGER = {"id": "q1", "question": "Who died in 1999 during a gene therapy study?", "answers": ["Jesse Gelsinger"],

@@ -22,19 +22,24 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import CORPUS, FAKE_MODEL, REPO, make_assistant
+from serving import (
+    child_env,
+    generated_document,
+    running_server,
+    write_generated_corpus,
+)
+from test_cli import GELSINGER_Q, assert_one_line_error, run_cli
 
+import assistant.index.build as index_build
 import assistant.ingest.corpus_admin as corpus_admin
-import assistant.index.store as index_store
-from assistant.index.embedding import HashEmbedder
 from assistant.errors import IndexError_, UserInputError
-from assistant.index.store import CURRENT, MANIFEST, current_version, load_index
+from assistant.index.embedding import HashEmbedder
+from assistant.index.manifest import CURRENT, MANIFEST, current_version
+from assistant.index.store import load_index
 from assistant.models import ChunkingSettings
 from assistant.service import Assistant
 from assistant.settings import Settings
-
-from conftest import CORPUS, FAKE_MODEL, REPO, make_assistant
-from serving import child_env, generated_document, running_server, write_generated_corpus
-from test_cli import GELSINGER_Q, assert_one_line_error, run_cli
 
 ARTIFACTS = REPO / "test-artifacts"
 EXTRA = ("Zebrafish Vector Trials\n\nThe quokkavirus vector was tested in zebrafish larvae at a marine laboratory "
@@ -445,7 +450,7 @@ def test_cli_without_the_corpus_names_the_changed_setting(workdir: Path) -> None
 
 _real_open = pathlib.Path.open
 _real_mkdir = pathlib.Path.mkdir
-_real_write_index = index_store.faiss.write_index
+_real_write_index = index_build.faiss.write_index
 _real_save = np.save
 _real_replace = os.replace
 
@@ -490,16 +495,16 @@ def _fsync_enospc(fd):
 
 
 FAULTS = {  # where the write fails -> what the message must say
-    "dense.faiss on a full disk": ((index_store.faiss, "write_index", lambda i, p: _real_write_index(i, "/dev/full")),
+    "dense.faiss on a full disk": ((index_build.faiss, "write_index", lambda i, p: _real_write_index(i, "/dev/full")),
                                    "No space left on device"),
-    "sentence vectors on a full disk": ((index_store.np, "save", _save_to_dev_full), "No space left on device"),
+    "sentence vectors on a full disk": ((index_build.np, "save", _save_to_dev_full), "No space left on device"),
     "every file on a full disk": ((pathlib.Path, "open", _dev_full_open), "No space left on device"),
-    "version rename fails": ((index_store.os, "replace", _fail_replace_of("v-", errno.ENOSPC)),
+    "version rename fails": ((index_build.os, "replace", _fail_replace_of("v-", errno.ENOSPC)),
                              "No space left on device"),
-    "CURRENT swap fails": ((index_store.os, "replace", _fail_replace_of(CURRENT, errno.EACCES)), "Permission denied"),
+    "CURRENT swap fails": ((index_build.os, "replace", _fail_replace_of(CURRENT, errno.EACCES)), "Permission denied"),
     "CURRENT pointer on a full disk": ((pathlib.Path, "open", _pointer_open), "No space left on device"),
     "version folder not creatable": ((pathlib.Path, "mkdir", _no_mkdir), "Permission denied"),
-    "fsync fails": ((index_store.os, "fsync", _fsync_eio), "Input/output error"),
+    "fsync fails": ((index_build.os, "fsync", _fsync_eio), "Input/output error"),
 }
 
 
@@ -526,7 +531,7 @@ def test_failed_save_keeps_the_previous_index_and_says_why(fake_assistant: Assis
 def test_upload_on_a_full_disk_changes_nothing(fake_assistant: Assistant, monkeypatch) -> None:
     corpus, index_dir = fake_assistant.settings.corpus, fake_assistant.settings.index
     files, before = corpus_hashes(corpus), index_state(index_dir)
-    monkeypatch.setattr(index_store.faiss, "write_index", lambda i, p: _real_write_index(i, "/dev/full"))
+    monkeypatch.setattr(index_build.faiss, "write_index", lambda i, p: _real_write_index(i, "/dev/full"))
     with pytest.raises(IndexError_, match="No space left on device"):
         fake_assistant.add_document("zebrafish.txt", EXTRA.encode())
     monkeypatch.setattr(corpus_admin.os, "fsync", _fsync_enospc)

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from assistant.models import (
+    Answer,
+    CheckReport,
+    Citation,
+    ClaimCheck,
+    Difference,
+    EvidenceSentence,
+)
 from assistant.serve.formatting import format_answer_text, format_check_report
-from assistant.models import Answer, CheckReport, Citation, ClaimCheck, Difference, EvidenceSentence
 
 
 def test_answer_lists_each_citation_with_its_span():

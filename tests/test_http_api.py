@@ -12,8 +12,8 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from assistant.errors import AssistantError
-from assistant.serve.http_api import MAX_BODY_BYTES, ask_arguments_problem, plain_routes
 from assistant.models import Answer, CheckReport
+from assistant.serve.http_api import MAX_BODY_BYTES, ask_arguments_problem, plain_routes
 from assistant.service import Assistant
 
 QUESTION = "What is gene therapy?"

@@ -8,14 +8,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import CORPUS_FILES, FAKE_MODEL, make_assistant
 
-import assistant.index.store as index_store
+import assistant.index.build as index_build
 from assistant.errors import IndexError_
-from assistant.index.store import CURRENT, MANIFEST, current_version, load_index, settings_mismatch
+from assistant.index.manifest import (
+    CURRENT,
+    MANIFEST,
+    current_version,
+    settings_mismatch,
+)
+from assistant.index.store import load_index
 from assistant.models import FORMAT_VERSION, ChunkingSettings
 from assistant.service import Assistant
-
-from conftest import CORPUS_FILES, FAKE_MODEL, make_assistant
 
 EXTRA = (
     "Zebrafish Vector Trials\n\n"
@@ -183,7 +188,7 @@ def test_crash_while_writing_keeps_previous_index(fake_assistant: Assistant, mon
         raise OSError(28, "No space left on device")
 
     module, name = target.split(".")
-    monkeypatch.setattr(getattr(index_store, module), name, boom)
+    monkeypatch.setattr(getattr(index_build, module), name, boom)
     with pytest.raises(IndexError_, match="previous index is unchanged"):
         fake_assistant.build()
     monkeypatch.undo()
@@ -210,7 +215,7 @@ def test_interrupted_build_leaves_no_tmp_after_next_build(fake_assistant: Assist
     def die(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(index_store.np, "save", die)
+    monkeypatch.setattr(index_build.np, "save", die)
     with pytest.raises(KeyboardInterrupt):
         fake_assistant.build()
     monkeypatch.undo()

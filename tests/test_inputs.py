@@ -20,25 +20,24 @@ import zlib
 from pathlib import Path
 
 import pytest
+from conftest import CORPUS, CORPUS_FILES, FAKE_MODEL, make_assistant
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-
-from assistant.ingest.cleaning import label_blocks
-from assistant.ingest.corpus_admin import MAX_NAME_BYTES, MAX_NAME_CHARS, safe_file_name
-from assistant.index.embedding import HashEmbedder
-from assistant.errors import UserInputError
-from assistant.index.store import LoadedIndex
-from assistant.models import ChunkingSettings
-from assistant.ingest.pdf_text import TIME_LIMIT_S, extract_pdf_text
-from assistant.ingest.reading import MAX_FILE_BYTES, make_document, mask_html, read_file
-from assistant.service import Assistant
-from assistant.settings import Settings
-from assistant.ingest.splitting import chunk_sentences, split_document
-
-from conftest import CORPUS, CORPUS_FILES, FAKE_MODEL, make_assistant
 from serving import child_env, generated_document
 from test_cli import run_cli
 from test_corpus_admin import PDF_LINES, encrypted_pdf, minimal_pdf, pdf_with_stream
+
+from assistant.errors import UserInputError
+from assistant.index.embedding import HashEmbedder
+from assistant.index.store import LoadedIndex
+from assistant.ingest.cleaning import label_blocks
+from assistant.ingest.corpus_admin import MAX_NAME_BYTES, MAX_NAME_CHARS, safe_file_name
+from assistant.ingest.pdf_text import TIME_LIMIT_S, extract_pdf_text
+from assistant.ingest.reading import MAX_FILE_BYTES, make_document, mask_html, read_file
+from assistant.ingest.splitting import chunk_sentences, split_document
+from assistant.models import ChunkingSettings
+from assistant.service import Assistant
+from assistant.settings import Settings
 
 PROSE = ("Gene therapy delivers working copies of genes into the cells of a patient so that the body can make a "
          "protein that it was missing. Most treatments use a harmless virus as the carrier, because viruses are "

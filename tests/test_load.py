@@ -19,13 +19,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from conftest import CORPUS, QUESTIONS, REPO, make_assistant
+from serving import running_server, write_generated_corpus
 
 import assistant.service as service
 from assistant.index.store import load_index
 from assistant.service import Assistant
-
-from conftest import CORPUS, QUESTIONS, REPO, make_assistant
-from serving import running_server, write_generated_corpus
 
 gradio_client = pytest.importorskip("gradio_client")
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from assistant.errors import AssistantError
 from assistant.index import onnx_encoder
 from assistant.index.embedding import (
     FallbackEmbedder,
@@ -24,7 +25,6 @@ from assistant.index.embedding import (
     make_query_embedder,
     resolve_model_path,
 )
-from assistant.errors import AssistantError
 from assistant.index.onnx_encoder import (
     ENCODER_FORMAT,
     OnnxQueryEncoder,

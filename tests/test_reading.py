@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from assistant.errors import UserInputError
-from assistant.ingest.reading import decode_bytes, mask_html, read_corpus, read_file, sha256_text
+from assistant.ingest.reading import (
+    decode_bytes,
+    mask_html,
+    read_corpus,
+    read_file,
+    sha256_text,
+)
 from assistant.ingest.splitting import split_document
 
 PROSE = (

@@ -8,15 +8,14 @@ from __future__ import annotations
 import re
 
 import pytest
+from conftest import CORPUS
 
-from assistant.errors import UserInputError
-from assistant.models import Answer
 from assistant.answer.retrieval import retrieve
 from assistant.answer.scoring import RRF_K
+from assistant.errors import UserInputError
+from assistant.models import Answer
 from assistant.service import Assistant
 from assistant.settings import Settings
-
-from conftest import CORPUS
 
 QUESTIONS = [
     "What is gene therapy?",

@@ -18,7 +18,6 @@ from assistant.answer.scoring import (
     term_coverage,
 )
 
-
 # --- reciprocal rank fusion --------------------------------------------------------------------
 
 

@@ -19,8 +19,8 @@ from conftest import CORPUS, CORPUS_FILES
 from serving import running_server
 from test_cli import GELSINGER_Q
 
-from assistant.serve.cli import build_parser
-from assistant.index.store import current_version
+from assistant.index.manifest import current_version
+from assistant.serve.arguments import build_parser
 
 SECRET = "TOP-SECRET-7f3a9c"
 TRACE_MARKERS = ("Traceback", 'File "', "site-packages")

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import pytest
+from conftest import CORPUS, CORPUS_FILES
 
 from assistant.ingest.cleaning import label_blocks
-from assistant.models import Block, ChunkingSettings, Document
 from assistant.ingest.reading import make_document
-from assistant.ingest.splitting import chunk_sentences, is_answerable, sentence_spans, split_document
-
-from conftest import CORPUS, CORPUS_FILES
+from assistant.ingest.splitting import (
+    chunk_sentences,
+    is_answerable,
+    sentence_spans,
+    split_document,
+)
+from assistant.models import Block, ChunkingSettings, Document
 
 
 def spans(text: str) -> list[str]:

@@ -10,10 +10,19 @@ import pytest
 
 from assistant.answer.conversation import is_follow_up, resolve_follow_up, subject_of
 from assistant.models import Answer, Citation
-from assistant.service import Assistant
 from assistant.serve.ui import EMPTY_CARD, ask_in_chat, documents_table
-from assistant.serve.ui_format import (WHOLE_DOCUMENT_LIMIT, WINDOW, answer_card_html, answer_markdown, answer_text_html,
-                                 chat_text, passage_html, source_html, whole_document_html)
+from assistant.serve.ui_format import (
+    WHOLE_DOCUMENT_LIMIT,
+    WINDOW,
+    answer_card_html,
+    answer_markdown,
+    answer_text_html,
+    chat_text,
+    passage_html,
+    source_html,
+    whole_document_html,
+)
+from assistant.service import Assistant
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"

@@ -3,7 +3,12 @@
 Stage 3 of the pipeline (retrieve → answer). ``conversation`` resolves short follow-up questions.
 """
 
-from assistant.answer.answering import AnswerOptions, answer_question, display_text, validate_question
+from assistant.answer.answering import (
+    AnswerOptions,
+    answer_question,
+    display_text,
+    validate_question,
+)
 from assistant.answer.conversation import resolve_follow_up
 from assistant.answer.retrieval import retrieve
 

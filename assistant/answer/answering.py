@@ -8,11 +8,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from assistant.index.embedding import Embedder
-from assistant.errors import UserInputError
-from assistant.index.store import LoadedIndex
-from assistant.lexical import STOP_WORDS, QUESTION_WORDS, stem, terms, words
-from assistant.models import Answer, Citation, RetrievalMode, RetrievedChunk, Sentence, SentenceEvidence
 from assistant.answer.retrieval import retrieve
 from assistant.answer.scoring import (
     answer_type_matches,
@@ -23,6 +18,18 @@ from assistant.answer.scoring import (
     select_mmr,
     sentence_score,
     term_coverage,
+)
+from assistant.errors import UserInputError
+from assistant.index.embedding import Embedder
+from assistant.index.store import LoadedIndex
+from assistant.lexical import QUESTION_WORDS, STOP_WORDS, stem, terms, words
+from assistant.models import (
+    Answer,
+    Citation,
+    RetrievalMode,
+    RetrievedChunk,
+    Sentence,
+    SentenceEvidence,
 )
 
 CONTEXT_SENTENCES = 2

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from assistant.lexical import QUESTION_WORDS, STOP_WORDS, stem, words
 from assistant.answer.scoring import entity_terms
+from assistant.lexical import QUESTION_WORDS, STOP_WORDS, stem, words
 
 _PRONOUN = re.compile(r"\b(it|its|they|them|their|this|that|these|those|he|she|him|her|his)\b", re.I)
 _FOLLOW_UP_MAX_WORDS = 8

@@ -8,10 +8,10 @@ from collections.abc import Collection
 import faiss
 import numpy as np
 
+from assistant.answer.scoring import reciprocal_rank_fusion
 from assistant.index.store import LoadedIndex
 from assistant.lexical import terms
 from assistant.models import RetrievalMode, RetrievedChunk
-from assistant.answer.scoring import reciprocal_rank_fusion
 
 CANDIDATE_DEPTH = 50
 

@@ -2,229 +2,34 @@
 
 For each claim the closest sentence of each cited document is found by dense similarity
 (precomputed sentence vectors) and term overlap. The verdict then compares the facts that
-paraphrase must keep: numbers and their units, names, and polarity (negation).
+paraphrase must keep (``facts``): numbers and their units, names, and polarity (negation).
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
 from assistant.check.citation_input import ParsedInput, RawClaim, parse_input
+from assistant.check.facts import (
+    Vocabulary,
+    fact_differences,
+    lexical_overlap,
+    normalize_text,
+    similarity,
+    tokens,
+)
 from assistant.index.embedding import Embedder
 from assistant.index.store import LoadedIndex
-from assistant.lexical import STOP_WORDS, stem, words
-from assistant.models import CheckReport, ClaimCheck, Difference, EvidenceSentence, Sentence
+from assistant.lexical import words
+from assistant.models import CheckReport, ClaimCheck, EvidenceSentence, Sentence
 
 SUPPORT_THRESHOLD = 0.62
 MISMATCH_THRESHOLD = 0.50
 UNCITED_MIN_WORDS = 5
 PASSING = ("verbatim", "supported")
-
-_NEGATIONS = frozenset("not no never none nothing neither nor without cannot can't won't isn't aren't wasn't "
-                       "weren't doesn't don't didn't hasn't haven't hadn't shouldn't wouldn't couldn't fail fails "
-                       "failed unable lack lacks lacking".split())
-_NEGATION_SKIP = frozenset("yet even always only still ever been be being very so too also just really longer "
-                           "more".split())
-_OPPOSITES = [("rarely", "often"), ("rarely", "frequently"), ("rarely", "commonly"), ("seldom", "often"),
-              ("never", "always"), ("increase", "decrease"), ("increases", "decreases"), ("increased", "decreased"),
-              ("higher", "lower"), ("larger", "smaller"), ("safe", "unsafe"), ("effective", "ineffective"),
-              ("permanent", "temporary"), ("permanently", "temporarily"), ("dominant", "recessive"),
-              ("best", "worst"), ("most", "least"), ("large", "small"), ("more", "less"), ("improved", "reduced"),
-              ("improve", "reduce"), ("improves", "reduces"), ("improved", "worsened"), ("broader", "narrower")]
-_NEGATED_FORMS = {"unknown": "not known", "unlikely": "not likely", "unsafe": "not safe", "unclear": "not clear",
-                  "unable": "not able", "unsuccessful": "not successful", "ineffective": "not effective",
-                  "impossible": "not possible", "inefficient": "not efficient", "insufficient": "not sufficient"}
-_NUMBER_WORDS = {"two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
-                 "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "twenty": "20", "thirty": "30",
-                 "forty": "40", "fifty": "50", "hundred": "100"}
-_NUMBER = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)(?:\s*(%|percent|[a-zA-Z]+))?")
-_REFERENCE_MARK = re.compile(r"\[\d+(?:[-–,]\s?\d+)*\]")
-_TOKEN = re.compile(r"(?:[A-Z]\.){2,}|[\w‑-]*\w")
-
-
-SPECIALISED_ZIPF = 3.0
-
-
-@lru_cache(maxsize=100_000)
-def is_specialised(word: str) -> bool:
-    """A word rare in general English (Zipf frequency below 3, e.g. 'dystrophin', 'lentiviral'):
-    a term of the field, which a paraphrase keeps rather than rewords."""
-    from wordfreq import zipf_frequency
-
-    return len(word) > 3 and not word.isdigit() and zipf_frequency(word, "en") < SPECIALISED_ZIPF
-
-
-@dataclass(frozen=True)
-class Vocabulary:
-    """What the collection says about words: which ones it writes in lower case (so a
-    capitalised first word of a claim is not taken for a name)."""
-
-    lowercase: frozenset[str] = frozenset()
-
-
-def normalize_text(text: str) -> str:
-    """Text for verbatim comparison: NFKC, plain quotes and hyphens, no reference marks,
-    single spaces, lower case, no trailing punctuation."""
-    text = unicodedata.normalize("NFKC", text)
-    text = text.translate(str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'", "‑": "-", "\u2010": "-", "–": "-",
-                                         "—": "-", "\u00a0": " "}))
-    text = _REFERENCE_MARK.sub(" ", text)
-    return " ".join(text.split()).lower().strip(" .;,:")
-
-
-def numbers_with_units(text: str, spelled: bool = True) -> list[tuple[str, str]]:
-    """(value, unit) pairs: '2.1 million dollars' -> ('2.1', 'million'); with ``spelled``,
-    number words count too ('two' -> ('2', ''))."""
-    cleaned = _REFERENCE_MARK.sub(" ", unicodedata.normalize("NFKC", text)).replace("‑", "-")
-    pairs = []
-    for match in _NUMBER.finditer(cleaned):
-        unit = (match.group(2) or "").lower()
-        pairs.append((match.group(1).replace(",", ""), "" if unit in STOP_WORDS else unit))
-    for word in words(cleaned) if spelled else []:
-        if word in _NUMBER_WORDS:
-            pairs.append((_NUMBER_WORDS[word], ""))
-    return pairs
-
-
-def tokens(text: str) -> list[str]:
-    """Word tokens keeping case, inner hyphens and dotted abbreviations (U.S.)."""
-    return _TOKEN.findall(unicodedata.normalize("NFKC", _REFERENCE_MARK.sub(" ", text)).replace("‑", "-"))
-
-
-def names(text: str, vocabulary: Vocabulary = Vocabulary()) -> set[str]:
-    """Name-like tokens in their original case: capitalised words (a sentence's first word only
-    when it is a specialised term), acronyms, single capitals after the first word
-    (hemophilia A), and tokens mixing letters and digits (AAV9, SMN1)."""
-    found = set()
-    for position, token in enumerate(tokens(text)):
-        lower = token.lower()
-        mixed = any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
-        if mixed or (token.isupper() and len(token) > 1):
-            found.add(token)  # AAV9, CRISPR, FDA
-        elif token[0].isupper():
-            if position == 0 and (lower in vocabulary.lowercase or lower in STOP_WORDS or not is_specialised(lower)):
-                continue
-            if len(token) == 1 and position > 0:
-                found.add(token)
-            elif lower not in STOP_WORDS:
-                found.add(token)
-    return found
-
-
-def _negation_words(text: str) -> list[str]:
-    """Lower-case words with 'unknown' spelled 'not known' (and the like)."""
-    out = []
-    for word in words(text.replace("’", "'")):
-        out.extend(_NEGATED_FORMS.get(word, word).split())
-    return out
-
-
-def negation_count(text: str) -> int:
-    """Number of negation cues (not, never, without, n't, un-known...)."""
-    return sum(1 for w in _negation_words(text) if w in _NEGATIONS or w.endswith("n't"))
-
-
-def negated_terms(text: str) -> set[str]:
-    """Stems of the words a negation applies to: the first content word after each cue."""
-    found = set()
-    tokens_ = _negation_words(text)
-    for i, word in enumerate(tokens_):
-        if word in _NEGATIONS or word.endswith("n't"):
-            for nxt in tokens_[i + 1:i + 5]:
-                if nxt not in STOP_WORDS and nxt not in _NEGATION_SKIP:
-                    found.add(stem(nxt))
-                    break
-    return found
-
-
-def fact_differences(claim: str, source: str, source_context: str = "",
-                     vocabulary: Vocabulary = Vocabulary()) -> list[Difference]:
-    """Numbers, units, names and polarity in which a claim departs from its source sentence.
-
-    Names may also come from ``source_context`` (the sentences before it, the title), since
-    a sentence often says "it" for the drug named just before. Facts the claim leaves out
-    are not differences; a rare term of the collection that the claim adds is (a swapped
-    disease, gene or vector).
-    """
-    diffs: list[Difference] = []
-    source_numbers = numbers_with_units(source)
-    source_digits = {v for v, _ in numbers_with_units(source, spelled=False)}
-    claim_digits = {v for v, _ in numbers_with_units(claim, spelled=False)}
-    claim_numbers = numbers_with_units(claim)
-    unmatched_source = [f"{v} {u}".strip() for v, u in source_numbers if v not in {cv for cv, _ in claim_numbers}]
-    for value, unit in claim_numbers:
-        # a digit in the claim must be a digit in the source ("type 2" is not "age two")
-        allowed = source_digits if value in claim_digits else {v for v, _ in source_numbers}
-        if value not in allowed:
-            diffs.append(Difference(kind="number", claimed=f"{value} {unit}".strip(),
-                                    source=", ".join(unmatched_source) or "(not stated)"))
-        elif unit:
-            units = {u for v, u in source_numbers if v == value}
-            if units and "" not in units and unit not in units and stem(unit) not in {stem(u) for u in units}:
-                diffs.append(Difference(kind="unit", claimed=f"{value} {unit}", source=f"{value} {sorted(units)[0]}"))
-    context_tokens = set(tokens(f"{source} {source_context}"))
-    context_stems = {stem(w) for w in words(f"{source} {source_context}")}
-    claim_names = names(claim, vocabulary)
-    source_names = sorted(names(source, vocabulary) - claim_names)
-    context_parts = {p for t in context_tokens for p in re.split(r"-", t) if p}
-    source_letters = {t for t in tokens(source)[1:] if len(t) == 1}
-    for name in sorted(claim_names):
-        if len(name) == 1:  # "hemophilia A": only the source sentence itself, not an initial article
-            if name not in source_letters:
-                diffs.append(Difference(kind="name", claimed=name, source=", ".join(sorted(source_letters))
-                                        or "(not named)"))
-            continue
-        parts = [p for p in re.split(r"-", name) if p]
-        if name in context_tokens or (len(parts) > 1 and all(p in context_parts for p in parts)):
-            continue
-        diffs.append(Difference(kind="name", claimed=name, source=", ".join(source_names) or "(not named)"))
-    units = {u for _, u in claim_numbers}
-    for word in dict.fromkeys(words(claim)):
-        term = stem(word)
-        if word in units:
-            continue
-        if (word not in STOP_WORDS and term not in context_stems and word not in {n.lower() for n in claim_names}
-                and is_specialised(word)):
-            diffs.append(Difference(kind="name", claimed=word, source=", ".join(source_names) or "(not stated)"))
-    claim_negated, source_negated = negated_terms(claim), negated_terms(source)
-    claim_stems = {stem(w) for w in _negation_words(claim)}
-    source_stems = {stem(w) for w in _negation_words(source)}
-    flipped: list[str] = []
-    if negation_count(claim) % 2 != negation_count(source) % 2:
-        # Only a negation that bears on what both sentences say counts (not one in an omitted clause).
-        flipped = sorted((claim_negated - source_negated) & source_stems | (source_negated - claim_negated) & claim_stems)
-    if flipped:
-        diffs.append(Difference(kind="negation", claimed=("not " if flipped[0] in claim_negated else "") + flipped[0],
-                                source=("not " if flipped[0] in source_negated else "") + flipped[0]))
-    else:
-        claim_words, source_words = set(words(claim)), set(words(source))
-        for a, b in _OPPOSITES:
-            if (a in claim_words and b in source_words and a not in source_words) or (
-                    b in claim_words and a in source_words and b not in source_words):
-                claimed = a if a in claim_words else b
-                diffs.append(Difference(kind="negation", claimed=claimed, source=b if claimed == a else a))
-                break
-    return diffs
-
-
-def lexical_overlap(claim: str, sentence: str) -> float:
-    """Share of the claim's content stems that the sentence contains."""
-    claim_terms = {stem(w) for w in words(claim) if w not in STOP_WORDS}
-    if not claim_terms:
-        return 0.0
-    sentence_terms = {stem(w) for w in words(sentence) if w not in STOP_WORDS}
-    return len(claim_terms & sentence_terms) / len(claim_terms)
-
-
-def similarity(dense: float, lexical: float) -> float:
-    """How closely a sentence restates a claim: cosine and term overlap, weighted."""
-    return 0.5 * dense + 0.5 * lexical
 
 
 @dataclass

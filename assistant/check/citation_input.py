@@ -15,8 +15,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from assistant.ingest.cleaning import split_blocks
 from assistant.errors import UserInputError
+from assistant.ingest.lines import split_blocks
 from assistant.ingest.reading import mask_html
 from assistant.ingest.splitting import sentence_spans
 

@@ -1,5 +1,7 @@
-"""Benchmark: cold start, index build throughput, warm latency by stage (library and HTTP),
-memory, the naive baseline in the same run, and a FAISS scaling run.
+"""Benchmark of the library: cold start, index build throughput, warm latency by stage, memory,
+the naive baseline in the same run, and a FAISS scaling run; ``run_bench`` also times the server
+(``bench_http``) and large synthetic indexes (``bench_serving``), and writes the report
+(``bench_report``).
 
 Everything is measured in one run and reported as medians, percentiles and ratios; nothing
 here asserts a time.
@@ -9,44 +11,19 @@ from __future__ import annotations
 
 import json
 import os
-import resource
-import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from assistant.eval.metrics import percentile
+from assistant.eval.bench_http import http_latency
+from assistant.eval.bench_report import write_bench_report
+from assistant.eval.timing import peak_rss_mb, rss_mb, stats, warm_latency
 from assistant.settings import Settings
-
-
-def _stats(values: Sequence[float]) -> dict[str, float]:
-    return {"n": len(values), "p50": round(percentile(values, 50), 3), "p95": round(percentile(values, 95), 3),
-            "p99": round(percentile(values, 99), 3), "mean": round(statistics.fmean(values), 3) if values else 0.0}
-
-
-RSS_FIELDS = {"VmRSS": "rss_mb", "VmHWM": "peak_rss_mb", "RssAnon": "anon_mb", "RssFile": "file_mb"}
-
-
-def rss_mb(pid: int | None = None) -> dict[str, float]:
-    """Resident memory (MB) of a process from /proc: current, peak (VmHWM; ``ru_maxrss`` would
-    carry a parent's peak into a child), and the private (anon) and file-backed parts."""
-    path = Path(f"/proc/{pid or os.getpid()}/status")
-    out = {}
-    try:
-        for line in path.read_text().splitlines():
-            name, _, value = line.partition(":")
-            if name in RSS_FIELDS:
-                out[RSS_FIELDS[name]] = round(int(value.split()[0]) / 1024, 1)
-    except OSError:
-        pass
-    return out
 
 
 def cold_start(index: Path, question: str, settings: Settings) -> dict[str, float]:
@@ -96,19 +73,6 @@ def index_build(corpus: Path, settings: Settings, index_dir: Path) -> dict[str, 
             "embedded_texts": result.embedded_texts}
 
 
-def warm_latency(assistant, questions: Sequence[str]) -> dict[str, object]:
-    """Per-question latency in the library, in total and per stage."""
-    assistant.ask(questions[0])
-    totals, stages = [], {}
-    for question in questions:
-        started = time.perf_counter()
-        answer = assistant.ask(question)
-        totals.append((time.perf_counter() - started) * 1000)
-        for name, value in answer.timings_ms.items():
-            stages.setdefault(name, []).append(value)
-    return {"total_ms": _stats(totals), "stages_ms": {k: _stats(v) for k, v in stages.items()}}
-
-
 def naive_baseline(index_dir: Path, model_path: str, questions: Sequence[str]) -> dict[str, object]:
     """The hand-written baseline: sentence-transformers + FAISS over chunks, then the chunk's
     sentences encoded per question to pick the best one."""
@@ -131,68 +95,7 @@ def naive_baseline(index_dir: Path, model_path: str, questions: Sequence[str]) -
         sentence_vectors = model.encode(texts, normalize_embeddings=True)
         int(np.argmax(sentence_vectors @ vector[0]))
         times.append((time.perf_counter() - started) * 1000)
-    return {"total_ms": _stats(times)}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _plain_ask(base: str, question: str) -> dict:
-    """One call of the server's plain JSON route ``POST /api/ask``."""
-    request = urllib.request.Request(f"{base}/api/ask", data=json.dumps({"question": question}).encode(),
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return json.loads(response.read())
-
-
-def _http_ask(base: str, question: str) -> dict:
-    """One call of the server's `ask` endpoint with plain HTTP (Gradio's two-step call API)."""
-    body = json.dumps({"data": [question, 2, "hybrid", None]}).encode()
-    request = urllib.request.Request(f"{base}/gradio_api/call/ask", data=body,
-                                     headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=60) as response:
-        event = json.loads(response.read())["event_id"]
-    with urllib.request.urlopen(f"{base}/gradio_api/call/ask/{event}", timeout=60) as response:
-        payload = response.read().decode()
-    for line in payload.splitlines():
-        if line.startswith("data:"):
-            return json.loads(line[5:])[0]
-    raise RuntimeError(f"no data in the server's reply: {payload[:200]}")
-
-
-def http_latency(index: Path, questions: Sequence[str]) -> dict[str, object]:
-    """Latency through `assistant serve` over plain HTTP: the JSON route ``/api/ask`` (the figure
-    reported) and Gradio's two-step API for comparison, alternating; and the server's memory."""
-    port = _free_port()
-    started = time.perf_counter()
-    server = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--index", str(index), "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              env={**os.environ, "HF_HUB_OFFLINE": "1"})
-    base = f"http://127.0.0.1:{port}"
-    try:
-        while True:
-            try:
-                _http_ask(base, questions[0])
-                break
-            except OSError:
-                if server.poll() is not None or time.perf_counter() - started > 180:
-                    raise RuntimeError("the server did not start") from None
-                time.sleep(0.3)
-        ready = time.perf_counter() - started
-        timed: dict[str, list[float]] = {"plain": [], "gradio": []}
-        for question in questions:
-            for name, call in (("plain", _plain_ask), ("gradio", _http_ask)):
-                t = time.perf_counter()
-                call(base, question)
-                timed[name].append((time.perf_counter() - t) * 1000)
-        return {"serve_to_first_answer_s": round(ready, 2), "total_ms": _stats(timed["plain"]),
-                "gradio_api_ms": _stats(timed["gradio"]), **rss_mb(server.pid)}
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    return {"total_ms": stats(times)}
 
 
 def _mixtures(real: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
@@ -240,7 +143,7 @@ def scaling(sizes: Sequence[int], real_vectors: np.ndarray, real_queries: np.nda
                 exact_ids = found
             recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(found, exact_ids)]))
             row[kind] = {"build_s": round(build, 2), "memory_mb": round(size_bytes / 2**20, 1),
-                         "bytes_per_vector": round(size_bytes / size, 1), "query_ms": _stats(times),
+                         "bytes_per_vector": round(size_bytes / size, 1), "query_ms": stats(times),
                          "recall_at_10": round(recall, 4)}
             del index
         rows.append(row)
@@ -254,11 +157,6 @@ def scaling(sizes: Sequence[int], real_vectors: np.ndarray, real_queries: np.nda
     recall = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(a_ids, e_ids)]))
     return {"synthetic": rows, "real_recall_at_10": {"vectors": len(real_vectors), "queries": len(queries),
                                                      "hnsw_recall_at_10": round(recall, 4)}}
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process (MB)."""
-    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 def _questions(path: Path | None, count: int) -> list[str]:
@@ -317,117 +215,3 @@ def run_bench(settings: Settings, corpora: Sequence[Path], questions_file: Path 
     return report
 
 
-def bench_markdown(report: dict) -> str:
-    """The benchmark report as Markdown tables."""
-    lines = ["# Benchmark", "", f"Machine: {report['machine']}; model: {report['model']}; query encoder: {report.get('query_encoder', 'torch')}", "", "## Index build", "",
-             "| corpus | documents | chunks | sentences | seconds | docs/s | chunks/s | sentences/s |",
-             "|---|---|---|---|---|---|---|---|"]
-    for b in report.get("index_build", []):
-        lines.append(f"| {Path(b['corpus']).name} | {b['documents']} | {b['chunks']} | {b['sentences']} | "
-                     f"{b['seconds']} | {b['documents_per_s']} | {b['chunks_per_s']} | {b['sentences_per_s']} |")
-    cold = report.get("cold_start", {})
-    lines += ["", "## Cold start (seconds)", "", "| " + " | ".join(cold) + " |", "|" + "---|" * len(cold),
-              "| " + " | ".join(str(v) for v in cold.values()) + " |", "", "## Warm latency (ms)", "",
-              "| path | n | p50 | p95 | p99 |", "|---|---|---|---|---|"]
-    for name in ("library", "http", "naive"):
-        if name in report:
-            t = report[name]["total_ms"]
-            lines.append(f"| {name} | {t['n']} | {t['p50']} | {t['p95']} | {t['p99']} |")
-    lines += ["", f"Naive baseline p50 / library p50: {report.get('naive_over_library_p50')}", "",
-              "### Library stages (ms)", "", "| stage | p50 | p95 | p99 |", "|---|---|---|---|"]
-    for stage, t in report.get("library", {}).get("stages_ms", {}).items():
-        lines.append(f"| {stage} | {t['p50']} | {t['p95']} | {t['p99']} |")
-    lines += ["", f"Memory: library process {report.get('library_memory')}, server {report.get('http', {})}"
-              .replace("'total_ms'", "'latency'"), f"Peak RSS of the benchmark process: {report.get('peak_rss_mb')} MB"]
-    scaling_ = report.get("scaling")
-    if scaling_:
-        lines += ["", "## Scaling (FAISS; vectors blended from real sentence embeddings, 384 dimensions)", "",
-                  "| vectors | index | build s | MB | bytes/vector | query p50 ms | p95 ms | recall@10 |",
-                  "|---|---|---|---|---|---|---|---|"]
-        for row in scaling_["synthetic"]:
-            for kind in ("flat", "hnsw"):
-                r = row[kind]
-                lines.append(f"| {row['vectors']:,} | {kind} | {r['build_s']} | {r['memory_mb']} | "
-                             f"{r['bytes_per_vector']} | {r['query_ms']['p50']} | {r['query_ms']['p95']} | "
-                             f"{r['recall_at_10']} |")
-        lines += ["", f"HNSW recall@10 against exact search on the real embeddings: {scaling_['real_recall_at_10']}"]
-    if report.get("http", {}).get("gradio_api_ms"):
-        g = report["http"]["gradio_api_ms"]
-        lines += ["", (f"HTTP: the reported figure is `POST /api/ask`; Gradio's two-step API on the same server: "
-                       f"p50 {g['p50']} ms, p95 {g['p95']} ms.")]
-    rows = report.get("serving_scale")
-    if rows:
-        lines += ["", "## Serving at scale (synthetic index, real texts and questions; fresh process)", "",
-                  ("| chunks | write s | disk MB | load s | RSS after load MB | peak RSS MB | p50 ms | p95 ms | "
-                   "dense p50 | lexical p50 | scoring p50 |"), "|---|---|---|---|---|---|---|---|---|---|---|"]
-        for r in rows:
-            st = r["stages_ms"]
-            lines.append(f"| {r['chunks']:,} | {r['build_s']} | {r['disk_mb']} | {r['index_load_s']} | "
-                         f"{r['rss_after_load_mb']} | {r['peak_rss_mb']} | {r['total_ms']['p50']} | "
-                         f"{r['total_ms']['p95']} | {st['dense_search_ms']['p50']} | {st['lexical_search_ms']['p50']} | "
-                         f"{st['sentence_scoring_ms']['p50']} |")
-    return "\n".join(lines)
-
-
-def _save(fig, path: Path) -> Path:
-    import matplotlib.pyplot as plt
-
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
-
-
-def write_bench_report(report: dict, out: Path) -> list[Path]:
-    """bench.json, bench.md and PNG plots (latency per path, stages, scaling)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    out.mkdir(parents=True, exist_ok=True)
-    paths = [out / "bench.json", out / "bench.md"]
-    paths[0].write_text(json.dumps(report, indent=1), encoding="utf-8")
-    paths[1].write_text(bench_markdown(report), encoding="utf-8")
-    names = [n for n in ("library", "http", "naive") if n in report]
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for i, metric in enumerate(("p50", "p95", "p99")):
-        ax.bar([x + i * 0.25 for x in range(len(names))], [report[n]["total_ms"][metric] for n in names], 0.25,
-               label=metric)
-    ax.set_xticks([x + 0.25 for x in range(len(names))], names)
-    ax.set_ylabel("ms per question")
-    ax.set_title("Warm latency")
-    ax.legend()
-    paths.append(_save(fig, out / "latency.png"))
-    if report.get("scaling"):
-        fig, ax = plt.subplots(figsize=(7, 4))
-        rows = report["scaling"]["synthetic"]
-        for kind in ("flat", "hnsw"):
-            ax.plot([r["vectors"] for r in rows], [r[kind]["query_ms"]["p50"] for r in rows], marker="o", label=kind)
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("vectors")
-        ax.set_ylabel("query p50 (ms)")
-        ax.set_title("Dense search latency by index size")
-        ax.legend()
-        paths.append(_save(fig, out / "scaling.png"))
-    if report.get("serving_scale"):
-        rows = report["serving_scale"]
-        sizes = [r["chunks"] for r in rows]
-        fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-        for metric in ("p50", "p95"):
-            left.plot(sizes, [r["total_ms"][metric] for r in rows], marker="o", label=f"question {metric}")
-        left.set_xscale("log")
-        left.set_xlabel("chunks")
-        left.set_ylabel("ms per question")
-        left.set_title("Answer latency by index size")
-        left.legend()
-        right.plot(sizes, [r["peak_rss_mb"] for r in rows], marker="o", label="peak RSS")
-        right.plot(sizes, [r["rss_after_load_mb"] for r in rows], marker="o", label="RSS after load")
-        right.set_xscale("log")
-        right.set_xlabel("chunks")
-        right.set_ylabel("MB")
-        right.set_title("Serving memory by index size")
-        right.legend()
-        paths.append(_save(fig, out / "serving_scale.png"))
-    return paths

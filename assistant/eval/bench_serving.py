@@ -41,7 +41,7 @@ def synthetic_index(source: LoadedIndex, index_dir: Path, chunk_count: int, mode
                     seed: int = 11) -> float:
     """Write an index of ``chunk_count`` chunks resampled from ``source`` into ``index_dir``;
     returns the seconds the write took (the same writer as a real build: JSONL, FAISS, BM25)."""
-    from assistant.index.store import _write_version, pool_chunk_vectors
+    from assistant.index.build import pool_chunk_vectors, write_version
 
     rng = np.random.default_rng(seed)
     answerable = np.array([i for i, s in enumerate(source.sentences) if s.answerable and len(s.text) > 20])
@@ -89,14 +89,14 @@ def synthetic_index(source: LoadedIndex, index_dir: Path, chunk_count: int, mode
                         corpus=f"synthetic:{chunk_count}", dense_index="auto", created_at="synthetic",
                         documents=entries)
     index_dir.mkdir(parents=True, exist_ok=True)
-    _write_version(index_dir, manifest, documents, chunks, sentences, chunk_vectors, sentence_vectors, started)
+    write_version(index_dir, manifest, documents, chunks, sentences, chunk_vectors, sentence_vectors, started)
     return time.perf_counter() - started
 
 
 SERVE_SCRIPT = """
 import json, sys, time
 t0 = time.perf_counter()
-from assistant.eval.bench import rss_mb, warm_latency
+from assistant.eval.timing import rss_mb, warm_latency
 from assistant.service import Assistant
 from assistant.settings import Settings
 settings = Settings.model_validate_json(sys.argv[1])

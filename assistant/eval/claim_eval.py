@@ -9,8 +9,8 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from assistant.errors import UserInputError
-from assistant.models import Verdict
 from assistant.ingest.reading import jsonl_lines
+from assistant.models import Verdict
 from assistant.service import Assistant
 
 VERDICTS: tuple[str, ...] = ("verbatim", "supported", "mismatch", "wrong-source", "unsupported", "uncited")

@@ -11,9 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from assistant.answer.answering import display_text, validate_question
+from assistant.answer.retrieval import retrieve
 from assistant.errors import UserInputError
-from assistant.ingest.reading import jsonl_lines
-from assistant.index.store import LoadedIndex
 from assistant.eval.metrics import (
     contains_answer,
     exact_match,
@@ -25,8 +24,17 @@ from assistant.eval.metrics import (
     spans_overlap,
     token_f1,
 )
-from assistant.models import Answer, Citation, EvalQuestion, EvalRecord, Evidence, SentenceEvidence
-from assistant.answer.retrieval import retrieve
+from assistant.index.store import LoadedIndex
+from assistant.ingest.reading import jsonl_lines
+from assistant.models import (
+    Answer,
+    Citation,
+    EvalQuestion,
+    EvalRecord,
+    EvalReport,
+    Evidence,
+    SentenceEvidence,
+)
 from assistant.service import Assistant
 
 SYSTEMS = ("naive", "dense", "bm25", "hybrid", "full")
@@ -230,6 +238,18 @@ def summarize_by_tag(records: Sequence[EvalRecord]) -> dict[str, dict[str, dict[
     systems = list(dict.fromkeys(r.system for r in records))
     return {tag: {s: summarize([r for r in records if r.system == s and tag in r.tags]) for s in systems}
             for tag in tags}
+
+
+def eval_report(assistant: Assistant, questions_file: str, records: Sequence[EvalRecord], created_at: str,
+                config: dict[str, object] | None = None) -> EvalReport:
+    """The report of a run (what ``assistant eval`` and the UI's Evaluation tab write): a summary
+    per system in the order the records name them, one per tag, and the records themselves."""
+    names = list(dict.fromkeys(r.system for r in records))
+    manifest = assistant.index.manifest
+    return EvalReport(questions_file=questions_file, corpus=manifest.corpus, created_at=created_at,
+                      config=config or {}, index_build_seconds=manifest.build_seconds,
+                      summary={s: summarize([r for r in records if r.system == s]) for s in names},
+                      by_tag=summarize_by_tag(records), records=list(records))
 
 
 def compare_records(current: Sequence[EvalRecord], previous: Sequence[EvalRecord]) -> list[tuple[str, str, str, str]]:

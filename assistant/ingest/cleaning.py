@@ -18,6 +18,16 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
+from assistant.ingest.lines import (
+    BULLET,
+    DATE_ONLY,
+    MARKDOWN_HEADING,
+    TERMINAL,
+    is_heading_like,
+    normalize_line,
+    split_blocks,
+    split_lines,
+)
 from assistant.lexical import STOP_WORDS, stem, stop_word_density, words
 from assistant.models import Block
 
@@ -29,65 +39,8 @@ MIN_TOPICAL_OVERLAP = 0.5
 MAX_HEADING_DISTANCE = 200
 MIN_SECONDARY_REGION = 400
 
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
-_BULLET = re.compile(r"^\s*(?:[-*•‣◦▪●–]|\d{1,3}[.)])\s+")
-_MARKDOWN_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+")
-_TERMINAL = re.compile(r"[.!?…:;]['\"”’)\]]*(?:\[\d+(?:[-–,]\d+)*\])*\s*$")
 _CODE_SYMBOLS = re.compile(r"[{}<>=|\\\"]|\[(?!\d+\])|-->|->")
 _COPYRIGHT = re.compile(r"©|&copy;|\(c\)\s*\d{4}", re.I)
-_DATE_ONLY = re.compile(r"^[\W\d]*(?:\w+\s+){0,3}\d{1,4}[\W\d]*$")
-
-
-def normalize_line(text: str) -> str:
-    """Lower-case words of a line joined by single spaces (for repetition counts)."""
-    return " ".join(words(text))
-
-
-def split_lines(text: str) -> list[tuple[int, int]]:
-    """Spans of non-blank lines, trimmed of surrounding whitespace."""
-    spans = []
-    for match in _LINE.finditer(text):
-        line = match.group(0)
-        if not line:
-            break
-        stripped = line.strip()
-        if not stripped:
-            continue
-        start = match.start() + (len(line) - len(line.lstrip()))
-        spans.append((start, start + len(stripped)))
-    return spans
-
-
-def _is_hard_wrapped(text: str, lines: list[tuple[int, int]]) -> bool:
-    lengths = [end - start for start, end in lines]
-    if len(lengths) < 8:
-        return False
-    long_lines = [n for n in lengths if n >= 40]
-    return len(long_lines) >= 0.5 * len(lengths) and max(lengths) <= 100
-
-
-def split_blocks(text: str) -> list[tuple[int, int, bool]]:
-    """Blocks as ``(start, end, is_bullet)``: one per line, or per paragraph in hard-wrapped text.
-
-    In hard-wrapped text (every line at most 100 characters), consecutive lines join into one
-    block unless the next starts a list item or heading or the previous one ends a sentence
-    and is short.
-    """
-    lines = split_lines(text)
-    wrapped = _is_hard_wrapped(text, lines)
-    blocks: list[list[int]] = []
-    for start, end in lines:
-        line = text[start:end]
-        bullet = bool(_BULLET.match(line))
-        if blocks and wrapped and not bullet and not _MARKDOWN_HEADING.match(line):
-            prev_start, prev_end, _ = blocks[-1]
-            gap = text[prev_end:start]
-            prev_line_len = prev_end - text.rfind("\n", 0, prev_end) - 1
-            if gap.count("\n") == 1 and prev_line_len >= 40 and not _MARKDOWN_HEADING.match(text[prev_start:prev_end]):
-                blocks[-1][1] = end
-                continue
-        blocks.append([start, end, bullet])
-    return [(s, e, bool(b)) for s, e, b in blocks]
 
 
 def capitalised_share(text: str) -> float:
@@ -105,7 +58,7 @@ def _initial_class(text: str, repeated: bool) -> str:
     than jusText's and paired with the share of capitalised words, which separates prose
     from menus, bylines, reference entries and product lists.
     """
-    if repeated or _COPYRIGHT.search(text) or _DATE_ONLY.match(text):
+    if repeated or _COPYRIGHT.search(text) or DATE_ONLY.match(text):
         return "bad"
     tokens = words(text)
     letters = sum(ch.isalpha() for ch in text)
@@ -119,7 +72,7 @@ def _initial_class(text: str, repeated: bool) -> str:
     density = stop_word_density(text)
     capitals = capitalised_share(text)
     # Long sentences full of names (affiliations, titles) are still prose.
-    max_capitals = 0.7 if len(text) > LENGTH_HIGH and _TERMINAL.search(text) else 0.4
+    max_capitals = 0.7 if len(text) > LENGTH_HIGH and TERMINAL.search(text) else 0.4
     if density >= STOPWORDS_HIGH and capitals < max_capitals:
         return "good" if len(text) > LENGTH_HIGH else "neargood"
     if density >= STOPWORDS_LOW and capitals < 0.35:
@@ -219,25 +172,6 @@ def main_regions(weights: list[float]) -> list[tuple[int, int]]:
     return sorted(regions)
 
 
-def is_heading_like(text: str) -> bool:
-    """A short line without sentence-final punctuation, most of whose words are capitalised or
-    that is a Markdown heading."""
-    if _MARKDOWN_HEADING.match(text):
-        return True
-    tokens = re.findall(r"[^\W\d_][\w'’-]*", text)
-    if not tokens or len(tokens) > 14 or len(text) > 120:
-        return False
-    if _TERMINAL.search(text) and not text.rstrip().endswith("?"):
-        return False
-    if _BULLET.match(text) or _DATE_ONLY.match(text):
-        return False
-    content = [t for t in tokens if t.lower() not in STOP_WORDS]
-    if not content:
-        return False
-    capitalised = sum(1 for t in content if t[0].isupper())
-    return capitalised / len(content) >= 0.5 or len(tokens) <= 10
-
-
 def label_blocks(text: str, repeated_lines: Iterable[str] = ()) -> list[Block]:
     """Split ``text`` into blocks and label each content, heading or boilerplate."""
     spans = split_blocks(text)
@@ -263,7 +197,7 @@ def label_blocks(text: str, repeated_lines: Iterable[str] = ()) -> list[Block]:
         while j < len(spans) and spans[j][2]:
             j += 1
         if j - i >= 2:
-            group = _initial_class(" ".join(_BULLET.sub("", texts[k]) for k in range(i, j)), False)
+            group = _initial_class(" ".join(BULLET.sub("", texts[k]) for k in range(i, j)), False)
             for k in range(i, j):
                 if initial[k] == "short" or (initial[k] != "bad" and group == "good"):
                     initial[k] = group if not repeated[k] else "bad"
@@ -283,7 +217,7 @@ def label_blocks(text: str, repeated_lines: Iterable[str] = ()) -> list[Block]:
     if not any(inside[i] and final[i] == "good" for i in range(len(spans))):
         # A short note has no long paragraph for the context rules to anchor on: keep every
         # block that reads as a sentence (ends like one, has a few words, is not chrome).
-        final = ["good" if initial[i] != "bad" and _TERMINAL.search(t) and len(words(t)) >= 4 else final[i]
+        final = ["good" if initial[i] != "bad" and TERMINAL.search(t) and len(words(t)) >= 4 else final[i]
                  for i, t in enumerate(texts)]
         inside = [f == "good" for f in final]
     blocks = []
@@ -326,8 +260,8 @@ def find_title(text: str, fallback: str = "") -> str:
         line = text[start:end]
         if len(line) >= LENGTH_HIGH:
             break
-        line = _MARKDOWN_HEADING.sub("", line).strip()
-        if not is_heading_like(line) or _BULLET.match(line):
+        line = MARKDOWN_HEADING.sub("", line).strip()
+        if not is_heading_like(line) or BULLET.match(line):
             continue
         content = [w for w in words(line) if w not in STOP_WORDS and not w.isdigit()]
         if not content:

@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from assistant.ingest.cleaning import find_title
 from assistant.errors import UserInputError
+from assistant.ingest.cleaning import find_title
 from assistant.models import Document
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Command line: ``assistant index | ask | chat``.
+"""Command line: ``assistant index | ask | chat | check | eval | bench | serve`` (arguments: ``arguments``).
 
 Exit codes: 0 answer or abstention, 2 bad input or usage (one line on stderr), 1 internal
 error. Tracebacks only with ``--debug``.
@@ -15,110 +15,9 @@ import traceback
 from pathlib import Path
 
 from assistant.errors import AssistantError, UserInputError
+from assistant.serve.arguments import build_parser, settings_from_args
 from assistant.serve.formatting import format_answer_text
 from assistant.settings import Settings
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line, exit 2
-        sys.stderr.write(f"assistant: error: {message}\n")
-        raise SystemExit(2)
-
-
-def _positive(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from exc
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
-    return number
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser for every subcommand."""
-    parser = _Parser(prog="assistant", description="Cited extractive answers over a document collection.")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
-    def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--corpus", type=Path, help="corpus folder or .jsonl file (default: corpus/)")
-        p.add_argument("--index", type=Path, help="index folder (default: index/)")
-        p.add_argument("--model", help="sentence-transformers model path or name")
-        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-
-    p_index = sub.add_parser("index", help="build or update the index")
-    common(p_index)
-
-    def answering(p: argparse.ArgumentParser) -> None:
-        common(p)
-        p.add_argument("--k", type=_positive, help="passages to retrieve (default 8)")
-        p.add_argument("--max-sentences", type=_positive, help="most sentences in an answer (default 2)")
-        p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], help="retrieval mode (default hybrid)")
-        p.add_argument("--doc", action="append", dest="docs", help="only search this document (repeatable)")
-
-    p_ask = sub.add_parser("ask", help="answer one question")
-    answering(p_ask)
-    p_ask.add_argument("question", help="the question")
-    p_ask.add_argument("--json", action="store_true", help="print the answer contract as JSON")
-
-    p_chat = sub.add_parser("chat", help="interactive terminal chat")
-    answering(p_chat)
-
-    p_check = sub.add_parser("check", help="check the citations of a text (exit 3 when any claim fails)")
-    common(p_check)
-    p_check.add_argument("file", help="file to check, or - for standard input")
-    p_check.add_argument("--json", action="store_true", help="print the check report as JSON")
-
-    p_bench = sub.add_parser("bench", help="measure speed and memory (writes a report)")
-    p_bench.add_argument("--corpus", type=Path, action="append", dest="corpora",
-                         help="corpus to index and time (repeatable; the last one is used for latency)")
-    p_bench.add_argument("--questions", type=Path, help="questions for latency (default: the gene-therapy set)")
-    p_bench.add_argument("--count", type=_positive, default=200, help="questions to time (default 200)")
-    p_bench.add_argument("--scale", default="10000,100000,1000000",
-                         help="vector counts for the FAISS scaling run, comma-separated ('' to skip)")
-    p_bench.add_argument("--serve-scale", default="",
-                         help="chunk counts of synthetic indexes to build and serve, e.g. 10000,100000,1000000 "
-                              "(default: none; 1M takes about 15 minutes)")
-    p_bench.add_argument("--no-http", action="store_true", help="skip the HTTP API measurement")
-    p_bench.add_argument("--out", type=Path, help="report folder (default evals/bench/<timestamp>/)")
-    p_bench.add_argument("--model", help="sentence-transformers model path or name")
-    p_bench.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
-
-    p_serve = sub.add_parser("serve", help="start the browser UI")
-    common(p_serve)
-    p_serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, local only)")
-    p_serve.add_argument("--port", type=_positive, default=7860, help="port (default 7860)")
-    p_serve.add_argument("--queue-size", type=_positive, default=64, help="requests that may wait (default 64)")
-    p_serve.add_argument("--concurrency", type=_positive, default=4, help="requests answered at once (default 4)")
-
-    p_eval = sub.add_parser("eval", help="evaluate systems on a question set")
-    common(p_eval)
-    p_eval.add_argument("--questions", type=Path, help="question set (.jsonl)")
-    p_eval.add_argument("--claims", type=Path, help="labelled claim set (.jsonl) for the citation checker")
-    p_eval.add_argument("--out", type=Path, help="report folder (default evals/runs/<timestamp>/)")
-    p_eval.add_argument("--systems", default="naive,dense,bm25,hybrid,full",
-                        help="comma-separated systems: naive, dense, bm25, hybrid, full")
-    p_eval.add_argument("--split", choices=["dev", "test"], help="only questions of this split")
-    p_eval.add_argument("--limit", type=_positive, help="only the first N questions")
-    p_eval.add_argument("--compare", type=Path, help="an earlier run folder: add deltas and flipped questions")
-    p_eval.add_argument("--holdout-docs", type=_positive, metavar="N",
-                        help="also answer N sampled questions without their gold article and count abstentions")
-    return parser
-
-
-def settings_from_args(args: argparse.Namespace) -> Settings:
-    """Settings from the environment, overridden by command-line flags."""
-    overrides = {}
-    for key in ("corpus", "index", "model", "k", "max_sentences", "mode"):
-        value = getattr(args, key, None)
-        if value is not None:
-            overrides[key] = value
-    try:
-        return Settings(**overrides)
-    except ValueError as exc:
-        first = str(exc).splitlines()
-        raise UserInputError(f"invalid setting: {' '.join(first[1:3]) if len(first) > 2 else first[0]}") from exc
 
 
 def _progress_printer():
@@ -157,7 +56,7 @@ def _cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 def _open_assistant(settings: Settings, explicit_corpus: bool):
     """An Assistant whose index is fresh for its corpus: the one given with --corpus, else the
     one the index was built from, else the default corpus when there is no index yet."""
-    from assistant.index.store import read_manifest
+    from assistant.index.manifest import read_manifest
     from assistant.service import Assistant
 
     assistant = Assistant(settings)
@@ -227,9 +126,8 @@ def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
     from tqdm import tqdm
 
-    from assistant.eval.evaluation import (SYSTEMS, compare_records, load_questions, run_evaluation, run_holdout,
-                                      summarize, summarize_by_tag)
-    from assistant.models import EvalReport
+    from assistant.eval.evaluation import (SYSTEMS, compare_records, eval_report, load_questions, run_evaluation,
+                                           run_holdout)
     from assistant.eval.reports import comparison_table, load_report, summary_table, write_report
 
     if args.questions is None and args.claims is None:
@@ -258,15 +156,11 @@ def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         records += run_holdout(assistant, questions, args.holdout_docs,
                                progress=lambda done, total: bar.update(done - bar.n))
         bar.close()
-    names = list(dict.fromkeys(r.system for r in records))
-    summary = {s: summarize([r for r in records if r.system == s]) for s in names}
     now = dt.datetime.now(dt.timezone.utc)
-    report = EvalReport(questions_file=str(args.questions), corpus=assistant.index.manifest.corpus,
-                        created_at=now.isoformat(timespec="seconds"),
-                        config={**settings.model_dump(mode="json"), "systems": systems, "split": args.split,
-                                "limit": args.limit, "holdout_docs": args.holdout_docs},
-                        index_build_seconds=assistant.index.manifest.build_seconds,
-                        summary=summary, by_tag=summarize_by_tag(records), records=records)
+    report = eval_report(assistant, str(args.questions), records, now.isoformat(timespec="seconds"),
+                         config={**settings.model_dump(mode="json"), "systems": systems, "split": args.split,
+                                 "limit": args.limit, "holdout_docs": args.holdout_docs})
+    summary = report.summary
     flips = compare_records(records, previous.records) if previous else []
     out = args.out or Path("evals") / "runs" / now.strftime("%Y%m%dT%H%M%S")
     paths = write_report(report, out, settings.abstain_threshold, previous, flips)
@@ -325,7 +219,8 @@ def _eval_claims(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     import datetime as dt
 
-    from assistant.eval.bench import bench_markdown, run_bench
+    from assistant.eval.bench import run_bench
+    from assistant.eval.bench_report import bench_markdown
 
     corpora = args.corpora or [settings.corpus]
     for corpus in corpora:
@@ -353,7 +248,9 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     assistant.index  # load (and verify) before accepting requests
     assistant.query_embedder.encode(["warm up"])
     from assistant.serve.http_api import plain_routes
-    from assistant.serve.ui import build_app  # Gradio takes seconds to import: only once the index is usable
+    from assistant.serve.ui import (
+        build_app,  # Gradio takes seconds to import: only once the index is usable
+    )
 
     app = build_app(assistant)
     app.queue(max_size=args.queue_size, default_concurrency_limit=args.concurrency)

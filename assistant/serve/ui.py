@@ -15,11 +15,18 @@ import gradio as gr
 
 from assistant.answer.conversation import resolve_follow_up
 from assistant.errors import AssistantError
-from assistant.serve.http_api import ask_arguments_problem
 from assistant.models import Answer
+from assistant.serve.http_api import ask_arguments_problem
+from assistant.serve.ui_format import (
+    CARD_CSS,
+    CARD_JS,
+    CHECK_CSS,
+    answer_card_html,
+    answer_markdown,
+    chat_text,
+    check_report_html,
+)
 from assistant.service import Assistant
-from assistant.serve.ui_format import (CARD_CSS, CARD_JS, CHECK_CSS, answer_card_html, answer_markdown, chat_text,
-                                 check_report_html)
 
 log = logging.getLogger(__name__)
 
@@ -191,8 +198,11 @@ def build_app(assistant: Assistant, questions_dir: Path = Path("evals/questions"
                 plot_latency = gr.Image(label="Latency", type="filepath")
 
             def on_eval(path, chosen, n, progress=gr.Progress()):
-                from assistant.eval.evaluation import load_questions, run_evaluation, summarize, summarize_by_tag
-                from assistant.models import EvalReport
+                from assistant.eval.evaluation import (
+                    eval_report,
+                    load_questions,
+                    run_evaluation,
+                )
                 from assistant.eval.reports import summary_table, write_report
 
                 if not path or not chosen:
@@ -203,16 +213,12 @@ def build_app(assistant: Assistant, questions_dir: Path = Path("evals/questions"
                     return f"❌ {exc}", None, None, None
                 records = run_evaluation(assistant, questions, chosen,
                                          progress=lambda done, total: progress(done / total))
-                names = list(dict.fromkeys(r.system for r in records))
-                result = {s: summarize([r for r in records if r.system == s]) for s in names}
                 now = dt.datetime.now(dt.timezone.utc)
-                report = EvalReport(questions_file=path, corpus=assistant.index.manifest.corpus,
-                                    created_at=now.isoformat(timespec="seconds"), summary=result,
-                                    by_tag=summarize_by_tag(records), records=records)
+                report = eval_report(assistant, path, records, now.isoformat(timespec="seconds"))
                 out = runs_dir / f"ui-{now.strftime('%Y%m%dT%H%M%S')}"
                 paths = write_report(report, out, assistant.settings.abstain_threshold)
                 pngs = {p.stem: str(p) for p in paths if p.suffix == ".png"}
-                return (summary_table(result) + f"\n\nReport: `{out}`", pngs.get("metrics"), pngs.get("confidence"),
+                return (summary_table(report.summary) + f"\n\nReport: `{out}`", pngs.get("metrics"), pngs.get("confidence"),
                         pngs.get("latency"))
 
             run.click(on_eval, [question_set, systems, limit], [summary, plot_metrics, plot_confidence, plot_latency],
