@@ -1,34 +1,25 @@
-"""Fault injection (fake embedder): processes killed while they write the index, damaged index
-files, changed settings, and a full or unwritable disk while saving.
-
-The kill test prints its figures and writes them to ``test-artifacts/crash-kills.json``.
-Set FAULT_SEED to replay another sequence of kills.
+"""Fault injection (fake embedder): processes that die at each named write step of a build, an
+upload or a removal (``assistant.ingest.faults``), damaged index files, changed settings, and a
+full or unwritable disk while saving.
 """
 
 from __future__ import annotations
 
+import ast
 import errno
 import hashlib
 import json
 import os
 import pathlib
-import random
 import shutil
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import CORPUS, FAKE_MODEL, REPO, make_assistant
-from serving import (
-    child_env,
-    generated_document,
-    running_server,
-    write_generated_corpus,
-)
+from conftest import CORPUS, CORPUS_FILES, FAKE_MODEL, REPO, make_assistant
+from serving import child_env, running_server
 from test_cli import GELSINGER_Q, assert_one_line_error, run_cli
 
 import assistant.index.build as index_build
@@ -37,11 +28,18 @@ from assistant.errors import IndexError_, UserInputError
 from assistant.index.embedding import HashEmbedder
 from assistant.index.manifest import CURRENT, MANIFEST, current_version
 from assistant.index.store import load_index
+from assistant.ingest.faults import (
+    BUILD_POINTS,
+    FAULT_ENV,
+    FAULT_EXIT,
+    FAULT_POINTS,
+    FIRST_LIVE_POINT,
+    fault_point,
+)
 from assistant.models import ChunkingSettings
 from assistant.service import Assistant
 from assistant.settings import Settings
 
-ARTIFACTS = REPO / "test-artifacts"
 EXTRA = ("Zebrafish Vector Trials\n\nThe quokkavirus vector was tested in zebrafish larvae at a marine laboratory "
          "in Reykjavik during the spring of 2031, where it delivered a reporter gene to the retina of almost every "
          "larva.\n")
@@ -75,148 +73,146 @@ def corpus_hashes(corpus: Path) -> dict[str, str]:
             if p.is_file() and not p.name.startswith(".")}
 
 
-# --- processes killed while writing ------------------------------------------------------------
+# --- processes that die at a named write step ------------------------------------------------
 
-ADD_CHILD = """
+# A child that adds or removes a document (the `index` scenario runs `assistant index` itself).
+FAULT_CHILD = """
 import sys
 from pathlib import Path
 from assistant.index.embedding import HashEmbedder
 from assistant.service import Assistant
 from assistant.settings import Settings
-corpus, index, name, source = sys.argv[1:5]
+action, corpus, index, name = sys.argv[1:5]
 assistant = Assistant(Settings(corpus=Path(corpus), index=Path(index), model="hash-64"), embedder=HashEmbedder(64))
-print(assistant.add_document(name, Path(source).read_bytes()), flush=True)
+if action == "add":
+    assistant.add_document(name, sys.stdin.buffer.read())
+else:
+    assistant.remove_document(name)
 """
-KILLS = 56  # half `assistant index`, half Assistant.add_document
-MAX_RUNS = 120
+ADDED = "zebrafish.txt"  # EXTRA, added by the `index` and `add` scenarios
+REMOVED = CORPUS_FILES[-1]  # removed by the `index` and `remove` scenarios
+EDITED = CORPUS_FILES[0]  # gets one more paragraph in the `index` scenario
+EDIT = ("A follow-up study in 2032 measured the expression of the reporter gene in the liver of adult "
+        "marmosets for eighteen months.\n")
+QUOKKA_Q = "Where was the quokkavirus vector tested in zebrafish larvae?"
+# Which steps each change reaches: an upload writes the corpus file first; every change then builds.
+SCENARIOS = {"index": BUILD_POINTS, "add": FAULT_POINTS, "remove": BUILD_POINTS}
+FAULT_CASES = [(scenario, point) for scenario, points in SCENARIOS.items() for point in points]
+
+
+def change_corpus(corpus: Path) -> None:
+    """The `index` scenario's edit of the corpus folder: one document added, one removed, one edited."""
+    (corpus / ADDED).write_text(EXTRA, encoding="utf-8")
+    (corpus / REMOVED).unlink()
+    edited = corpus / EDITED
+    edited.write_text(edited.read_text(encoding="utf-8") + "\n" + EDIT, encoding="utf-8")
+
+
+def apply_change(scenario: str, corpus: Path, index: Path) -> None:
+    """The change done in this process, without faults (or again, after a child died doing it)."""
+    assistant = make_assistant(corpus, index)
+    if scenario == "add":
+        assert assistant.add_document(ADDED, EXTRA.encode()) == ADDED
+    elif scenario == "remove" and (corpus / REMOVED).exists():
+        assistant.remove_document(REMOVED)
+    else:  # `index`, or a removal whose file is already gone: build what the corpus holds
+        assistant.build()
+
+
+def run_faulty_change(scenario: str, corpus: Path, index: Path, point: str) -> subprocess.CompletedProcess:
+    """The change in a child process that dies (os._exit) at ``point``."""
+    env = child_env(**{FAULT_ENV: point})  # explicit: the child must not depend on this process's env
+    if scenario == "index":
+        change_corpus(corpus)
+        command = [sys.executable, "-m", "assistant", "index", "--corpus", str(corpus), "--index", str(index)]
+        data = b""
+    else:
+        command = [sys.executable, "-c", FAULT_CHILD, scenario, str(corpus), str(index),
+                   ADDED if scenario == "add" else REMOVED]
+        data = EXTRA.encode() if scenario == "add" else b""
+    return subprocess.run(command, input=data, env=env, capture_output=True, timeout=300, check=False)
+
+
+@pytest.fixture(scope="module")
+def fault_base(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """corpus/ and index/ (built from the seed corpus) to copy for every fault, and what a reader
+    sees before any change ("old") and after each scenario's change done without a fault."""
+    root = tmp_path_factory.mktemp("fault-base")
+    shutil.copytree(CORPUS, root / "corpus")
+    make_assistant(root / "corpus", root / "index").build()
+    states: dict[str, object] = {"root": root, "old": index_state(root / "index")}
+    for scenario in SCENARIOS:
+        work = root / f"expected-{scenario}"
+        shutil.copytree(root / "corpus", work / "corpus")
+        shutil.copytree(root / "index", work / "index")
+        if scenario == "index":
+            change_corpus(work / "corpus")
+        apply_change(scenario, work / "corpus", work / "index")
+        states[scenario] = index_state(work / "index")
+        states[f"{scenario}-files"] = corpus_hashes(work / "corpus")
+        assert states[scenario] != states["old"]
+    return states
 
 
 @pytest.mark.slow
-def test_killed_writers_leave_the_old_or_the_new_index(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    """SIGKILL ``assistant index`` and a child running ``Assistant.add_document`` at random
-    moments of their measured run time (half of them within the build, after the imports).
-    After every kill the index loads (checksums verified) and is exactly the state before or
-    after the change; the next build leaves no temporary folder and one version."""
-    seed = int(os.environ.get("FAULT_SEED", "20261121"))
-    rng = random.Random(seed)
-    corpus, index, uploads = tmp_path / "corpus", tmp_path / "index", tmp_path / "uploads"
-    write_generated_corpus(corpus, 60)
-    uploads.mkdir()
-    library = Assistant(Settings(corpus=corpus, index=index, model=FAKE_MODEL), embedder=HashEmbedder(64))
-    library.build()
-    old = index_state(index)
-    env = child_env()
-    serial = 1000
-    uploaded: list[str] = []
+@pytest.mark.parametrize(("scenario", "point"), FAULT_CASES, ids=[f"{s}-{p}" for s, p in FAULT_CASES])
+def test_death_at_a_write_step_leaves_the_old_or_the_new_index(fault_base: dict, tmp_path: Path, scenario: str,
+                                                               point: str) -> None:
+    """The process dies (os._exit) at one named write step of `assistant index`, of an upload or of
+    a removal. The next open serves exactly the old index (before ``CURRENT`` is swapped) or
+    exactly the new one (from then on), never a mix and never an error; the next build finishes
+    the change and leaves one version and no temporary folder."""
+    root: Path = fault_base["root"]
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(root / "corpus", corpus)
+    shutil.copytree(root / "index", index)
+    old, new = fault_base["old"], fault_base[scenario]
 
-    def mutate_corpus(step: int) -> None:
-        nonlocal serial
-        serial += 1
-        docs = sorted(p for p in corpus.glob("doc*.txt"))
-        kind = step % 4
-        if kind == 0:  # edit: one more paragraph
-            path = rng.choice(docs)
-            paragraph = generated_document(rng, serial, 1).split("\n\n", 1)[1]
-            path.write_text(path.read_text(encoding="utf-8") + "\n" + paragraph, encoding="utf-8")
-        elif kind == 1 or len(docs) < 45:  # add
-            (corpus / f"doc{serial}.txt").write_text(generated_document(rng, serial), encoding="utf-8")
-        elif kind == 2:  # remove
-            rng.choice(docs).unlink()
-        else:  # rewrite
-            rng.choice(docs).write_text(generated_document(rng, serial), encoding="utf-8")
+    result = run_faulty_change(scenario, corpus, index, point)
+    assert result.returncode == FAULT_EXIT, (f"{point} was not reached (exit {result.returncode})",
+                                             result.stderr.decode(errors="replace")[-3000:])
 
-    def start_cli() -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, "-m", "assistant", "index", "--corpus", str(corpus), "--index",
-                                 str(index)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    live = FAULT_POINTS.index(point) >= FAULT_POINTS.index(FIRST_LIVE_POINT)
+    seen = index_state(index)  # loads with every checksum verified, or the test fails here
+    assert seen == (new if live else old), f"{scenario} died at {point}: not the {'new' if live else 'old'} index"
+    served = make_assistant(corpus, index)  # a fresh reader answers from that index
+    documents = {doc_id for doc_id, _ in seen[0]}
+    assert set(served.index.documents) == documents
+    answer = served.ask(QUOKKA_Q, abstain=False)
+    assert answer.citations
+    for citation in answer.citations:
+        assert citation.doc in documents
+        assert served.index.documents[citation.doc].text[citation.start:citation.end] == citation.quote
+    assert (ADDED in {c.doc for c in answer.citations}) == (ADDED in documents)
 
-    def start_add() -> subprocess.Popen:
-        nonlocal serial
-        serial += 1
-        if uploaded and rng.random() < 0.5:
-            name = rng.choice(uploaded)  # replace an earlier upload
-        else:
-            name = f"upload{serial}.txt"
-            uploaded.append(name)
-        source = uploads / name
-        source.write_text(generated_document(rng, serial), encoding="utf-8")
-        return subprocess.Popen([sys.executable, "-c", ADD_CHILD, str(corpus), str(index), name, str(source)],
-                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    apply_change(scenario, corpus, index)  # the next build (or the upload again) succeeds
+    assert index_state(index) == new
+    assert corpus_hashes(corpus) == fault_base[f"{scenario}-files"]
+    assert leftovers(index) == []
+    assert versions(index) == [(index / CURRENT).read_text(encoding="utf-8").strip()]
 
-    begun = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import assistant.serve.cli, assistant.service"], env=env, check=True)
-    startup = time.perf_counter() - begun  # the interpreter and imports, before any build starts
-    durations: dict[str, list[float]] = {"index": [], "add_document": []}
-    stats = {variant: {"kills": 0, "old": 0, "new": 0, "unchanged": 0, "mid_write": 0, "finished": 0}
-             for variant in ("index", "add_document")}
-    delays: list[float] = []
-    runs = index_runs = 0
-    started = time.perf_counter()
-    while min(s["kills"] for s in stats.values()) < KILLS // 2 and runs < MAX_RUNS:
-        # alternate, but once one kind has its share of kills keep going with the other
-        variant = ("index", "add_document")[runs % 2]
-        if stats[variant]["kills"] >= KILLS // 2:
-            variant = "add_document" if variant == "index" else "index"
-        if variant == "index":
-            mutate_corpus(index_runs)
-            index_runs += 1
-        process = start_cli() if variant == "index" else start_add()
-        begun = time.perf_counter()
-        if len(durations[variant]) < 2:  # the first two runs of each kind are timed, not killed
-            _, err = process.communicate(timeout=120)
-            assert process.returncode == 0, err
-            durations[variant].append(time.perf_counter() - begun)
-            killed = False
-        else:
-            # every other kill anywhere in the run, the rest within the build (after the imports)
-            whole = min(durations[variant])
-            delay = rng.uniform(0 if len(delays) % 2 else min(startup, whole), whole)
-            delays.append(delay)
-            time.sleep(max(0.0, delay - (time.perf_counter() - begun)))
-            process.send_signal(signal.SIGKILL)
-            process.communicate(timeout=60)
-            killed = process.returncode == -signal.SIGKILL
-        runs += 1
-        stat = stats[variant]
-        if not killed:
-            stat["finished"] += 1
-        else:
-            stat["kills"] += 1
-            stat["mid_write"] += bool(leftovers(index) or len(versions(index)) > 1)  # killed while writing
-        after_kill = index_state(index)  # loads, checksums verified
 
-        library.build()  # the next successful build
-        assert leftovers(index) == [], "temporary folders left after a successful build"
-        assert versions(index) == [(index / CURRENT).read_text(encoding="utf-8").strip()]
-        new = index_state(index)
-        files = corpus_hashes(corpus)
-        assert dict(new[0]) == files, "the index does not describe the corpus files"
+def test_every_fault_point_is_named_once_and_reached_by_a_scenario() -> None:
+    """FAULT_POINTS is the one list of write steps: every ``fault_point`` call in the package names
+    one of them, every one is called, and the fault test makes a child die at each."""
+    called = []
+    for path in sorted((REPO / "assistant").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "fault_point":
+                assert isinstance(node.args[0], ast.Constant), f"{path}: fault_point needs a literal name"
+                called.append(node.args[0].value)
+    assert len(set(FAULT_POINTS)) == len(FAULT_POINTS)
+    assert sorted(called) == sorted(FAULT_POINTS), "each step is called exactly once, under its registered name"
+    assert {point for _, point in FAULT_CASES} == set(FAULT_POINTS)
+    assert FIRST_LIVE_POINT in BUILD_POINTS
 
-        assert after_kill in (old, new), f"run {runs} ({variant}, seed {seed}): neither the old nor the new index"
-        if killed:
-            stat["unchanged" if old == new else ("old" if after_kill == old else "new")] += 1
-        old = new
 
-    elapsed = time.perf_counter() - started
-    kills = sum(s["kills"] for s in stats.values())
-    report = {"seed": seed, "runs": runs, "kills": kills, "seconds": round(elapsed, 1),
-              "run_seconds": {k: [round(x, 2) for x in v] for k, v in durations.items()},
-              "startup_seconds": round(startup, 2),
-              "delay_s": {"min": round(min(delays), 3), "max": round(max(delays), 3)}, **stats,
-              "upload_leftovers": sorted(p.name for p in corpus.iterdir() if p.name.startswith(".upload-"))}
-    ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "crash-kills.json").write_text(json.dumps(report, indent=2) + "\n")
-    with capsys.disabled():
-        print(f"\n[faults] {kills} SIGKILLs in {runs} runs ({elapsed:.0f}s, seed {seed}): "
-              + "; ".join(f"{v}: {s['kills']} kills ({s['old']} left the old index, {s['new']} the new one, "
-                          f"{s['mid_write']} mid-write), {s['finished']} finished first" for v, s in stats.items()),
-              flush=True)
-    assert kills >= 50
-    for variant, stat in stats.items():
-        assert stat["kills"] >= 20, (variant, stat)
-    # some kills must have hit a build while it wrote, or the test proved little (a kill just after
-    # the switch to the new version is rare and only reported)
-    assert sum(s["old"] for s in stats.values()) > 0, stats
-    assert sum(s["mid_write"] for s in stats.values()) >= 3, stats
+def test_fault_point_is_inert_unless_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(FAULT_ENV, raising=False)
+    for point in FAULT_POINTS:
+        fault_point(point)  # returns: no variable set
+    monkeypatch.setenv(FAULT_ENV, "no_such_step")
+    fault_point(FAULT_POINTS[0])
 
 
 # --- damaged index files -----------------------------------------------------------------------

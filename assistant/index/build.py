@@ -39,6 +39,7 @@ from assistant.index.manifest import (
 )
 from assistant.index.store import load_index, make_dense_index
 from assistant.ingest.cleaning import label_blocks, repeated_across_documents
+from assistant.ingest.faults import fault_point
 from assistant.ingest.splitting import chunk_sentences, split_document
 from assistant.lexical import terms
 from assistant.models import (
@@ -137,6 +138,7 @@ def build_index(documents: list[Document], index_dir: Path, embedder: Embedder, 
 def _build_locked(documents: list[Document], index_dir: Path, embedder: Embedder, chunking: ChunkingSettings,
                   corpus_label: str, batch_size: int, progress: Progress | None, started: float,
                   dense_index: str) -> BuildResult:
+    fault_point("build_locked")
     try:
         previous = read_manifest(index_dir)
     except IndexError_:
@@ -185,6 +187,7 @@ def write_version(index_dir: Path, manifest: Manifest, documents: list[Document]
     final = pointer_tmp = None
     try:
         tmp.mkdir()
+        fault_point("version_tmp_created")
         doc_row = {d.doc_id: i for i, d in enumerate(documents)}
         chunk_of_sentence = np.full(len(sentences), -1, dtype=np.int32)
         for position, chunk in enumerate(chunks):
@@ -219,17 +222,23 @@ def write_version(index_dir: Path, manifest: Manifest, documents: list[Document]
             df.update(set(terms(sentence.text)))
         (tmp / "sentence_df.json").write_text(json.dumps({"n": len(sentences), "df": df}, ensure_ascii=False),
                                               encoding="utf-8")
+        fault_point("version_files_written")
         manifest.build_seconds = round(time.perf_counter() - started, 3)
         manifest.files = {p.relative_to(tmp).as_posix(): sha256_file(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
         (tmp / MANIFEST).write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
+        fault_point("version_manifest_written")
         _fsync_tree(tmp)
+        fault_point("version_synced")
         final = index_dir / name
         os.replace(tmp, final)
+        fault_point("version_renamed")
         pointer_tmp = index_dir / f".tmp-{CURRENT}-{uuid.uuid4().hex[:8]}"
         pointer_tmp.write_text(name + "\n", encoding="utf-8")
         with pointer_tmp.open("rb") as handle:
             os.fsync(handle.fileno())
+        fault_point("pointer_tmp_written")
         os.replace(pointer_tmp, index_dir / CURRENT)
+        fault_point("pointer_replaced")
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         if pointer_tmp is not None:  # the swap of CURRENT failed: the new version is not live
@@ -238,4 +247,5 @@ def write_version(index_dir: Path, manifest: Manifest, documents: list[Document]
         raise IndexError_(f"could not write the index to {index_dir} ({exc.strerror or exc}); "
                           "the previous index is unchanged") from exc
     remove_stale_versions(index_dir)
+    fault_point("build_written")
     return final

@@ -25,6 +25,7 @@ import shutil
 from pathlib import Path
 
 from assistant.errors import IndexError_
+from assistant.ingest.faults import fault_point
 from assistant.models import FORMAT_VERSION, ChunkingSettings, Document, Manifest
 
 CURRENT = "CURRENT"
@@ -107,3 +108,4 @@ def remove_stale_versions(index_dir: Path) -> None:
                 shutil.rmtree(path, ignore_errors=True)
             else:
                 path.unlink(missing_ok=True)
+            fault_point("stale_version_removed")

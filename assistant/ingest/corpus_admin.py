@@ -9,6 +9,7 @@ import unicodedata
 from pathlib import Path
 
 from assistant.errors import UserInputError
+from assistant.ingest.faults import fault_point
 from assistant.ingest.pdf_text import extract_pdf_text
 from assistant.ingest.reading import SUPPORTED_SUFFIXES, decode_bytes
 
@@ -74,7 +75,9 @@ def write_document(corpus: Path, file_name: str, data: bytes) -> Path:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        fault_point("upload_tmp_written")
         os.replace(tmp, target)
+        fault_point("upload_renamed")
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise UserInputError(f"{file_name}: could not be saved ({exc.strerror or exc})") from exc
