@@ -137,6 +137,11 @@ class Citation(BaseModel):
     passage_end: int = 0
     chunk_id: str = ""
     evidence: SentenceEvidence = Field(default_factory=SentenceEvidence)
+    # The short phrase inside the quote that answers a short-fact question (a price, a date, a count,
+    # a name): offsets into the original file like start/end; answer_phrase == original[answer_start:answer_end].
+    answer_start: int | None = None
+    answer_end: int | None = None
+    answer_phrase: str | None = None
 
 
 class Answer(BaseModel):
@@ -151,6 +156,7 @@ class Answer(BaseModel):
     searched_question: str | None = None
     mode: RetrievalMode = "hybrid"
     timings_ms: dict[str, float] = Field(default_factory=dict)
+    parts: list[str] = Field(default_factory=list)  # the sub-questions searched when a question had several parts
 
 
 class Evidence(BaseModel):
@@ -189,6 +195,8 @@ class EvalRecord(BaseModel):
     contains_answer: bool = False
     exact_match: float = 0.0
     f1: float = 0.0
+    phrase_em: float = 0.0  # the first citation's answer phrase against the gold answers
+    phrase_f1: float = 0.0
     cited_gold_first: bool = False
     cited_gold_any: bool = False
     citations_valid: bool = True
@@ -229,7 +237,7 @@ class EvidenceSentence(BaseModel):
 class Difference(BaseModel):
     """One fact that differs between a claim and its closest source sentence."""
 
-    kind: Literal["number", "unit", "name", "negation"]
+    kind: Literal["number", "unit", "name", "negation", "date", "direction", "role", "term", "missing"]
     claimed: str
     source: str
 
@@ -247,6 +255,7 @@ class ClaimCheck(BaseModel):
     verdict: Verdict
     evidence: EvidenceSentence | None = None
     similarity: float = 0.0
+    probability: float | None = None  # the judge's probability that the evidence says the claim
     dense: float = 0.0
     lexical: float = 0.0
     differences: list[Difference] = Field(default_factory=list)

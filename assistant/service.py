@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Collection
+from dataclasses import replace
 from pathlib import Path
 
-from assistant.answer.answering import AnswerOptions, answer_question
+from assistant.answer import multipart
+from assistant.answer.answering import AnswerOptions, answer_question, validate_question
+from assistant.answer.judge import JUDGE_FILE, Judge, load_judge
 from assistant.errors import IndexError_, UserInputError
 from assistant.index.build import BuildResult, Progress, build_index
 from assistant.index.embedding import Embedder, make_embedder, make_query_embedder
@@ -31,6 +34,7 @@ class Assistant:
                                                   settings.encoder_cache, threads=settings.query_threads)
         self._index: LoadedIndex | None = None
         self._checker = None
+        self._judge: Judge | None = None
         self._lock = threading.RLock()  # guards the loaded index; held only briefly
         self._write_lock = threading.RLock()  # one build, upload or removal at a time
         self.warnings: list[str] = []
@@ -147,6 +151,25 @@ class Assistant:
                 path.write_bytes(data)
                 raise
 
+    @property
+    def judge(self) -> Judge | None:
+        """The fitted judge (loaded once), or None when ``ASSISTANT_JUDGE=rules``. A missing, damaged or
+        mismatched judge file raises AssistantError naming it: never a silent fall-back."""
+        if self.settings.judge == "rules":
+            return None
+        if self._judge is None:
+            self._judge = load_judge(self.settings.judge_file or JUDGE_FILE, self.settings.model)
+        return self._judge
+
+    @property
+    def abstain_threshold(self) -> float:
+        """The confidence below which answers abstain: the setting when given, else the judge's own
+        threshold (chosen by cross-validation), else 0.5 for the rule scores."""
+        if self.settings.abstain_threshold is not None:
+            return self.settings.abstain_threshold
+        judge = self.judge
+        return judge.answer.threshold if judge is not None else 0.5
+
     def check(self, text: str) -> CheckReport:
         """Check a text that cites the collection, claim by claim (see ``checking``)."""
         from assistant.check.checking import CitationChecker
@@ -154,7 +177,7 @@ class Assistant:
         index = self.index
         with self._lock:
             if self._checker is None or self._checker.index is not index:
-                self._checker = CitationChecker(index, self.embedder)
+                self._checker = CitationChecker(index, self.embedder, self.judge)
             checker = self._checker
         return checker.check(text)
 
@@ -171,4 +194,12 @@ class Assistant:
             abstain=abstain,
             max_question_chars=self.settings.max_question_chars,
         )
-        return answer_question(self.index, self.query_embedder, question, options, doc_filter)
+        question = validate_question(question, options.max_question_chars)
+        parts = multipart.split_question(question)
+        if len(parts) < 2:
+            return answer_question(self.index, self.query_embedder, question, options, doc_filter, self.judge)
+        # A question with two parts or two named subjects: answer each part on its own, then merge.
+        per_part = replace(options, max_sentences=max(1, options.max_sentences // len(parts)))
+        answers = [answer_question(self.index, self.query_embedder, part, per_part, doc_filter, self.judge)
+                   for part in parts]
+        return multipart.merge_answers(question, parts, answers)

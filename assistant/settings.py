@@ -34,7 +34,13 @@ class Settings(BaseSettings):
     lexical_weight: float = Field(1.0, ge=0.0, description="weight of the BM25 ranking in reciprocal rank fusion")
     max_sentences: int = Field(2, ge=1, le=10)
     max_question_chars: int = Field(2000, ge=10)
-    abstain_threshold: float = Field(0.5, ge=0.0, le=1.0)
+    abstain_threshold: float | None = Field(
+        None, ge=0.0, le=1.0, description="abstain below this confidence; unset: the judge's own threshold "
+        "(chosen by cross-validation, in its judge.json), or 0.5 with the rules")
+    judge: Literal["model", "rules"] = Field(
+        "model", description="'model': the fitted judge decides which sentences answer and when to abstain, and "
+        "which claims their sources support; 'rules': the older hand-weighted scores (no judge file needed)")
+    judge_file: Path | None = Field(None, description="a judge file to use instead of the bundled one")
     query_threads: int = Field(1, ge=1)
     precision: Literal["auto", "fp32", "bf16"] = Field(
         "auto", description="model weights for embedding: bf16 is ~1.7x faster on CPUs with native bf16 "

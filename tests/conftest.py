@@ -28,11 +28,17 @@ FAKE_MODEL = "hash-64"
 
 
 @pytest.fixture(autouse=True)
-def _isolated_settings_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No ASSISTANT_* variable from the caller's shell may change what a test sees."""
+def _isolated_settings_env(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    """No ASSISTANT_* variable from the caller's shell may change what a test sees.
+
+    The fitted judge belongs to the real encoder: tests with the fake embedder answer with the rules
+    (``ASSISTANT_JUDGE=rules``) unless they are marked ``model`` or set a judge themselves.
+    """
     for name in list(os.environ):
         if name.startswith("ASSISTANT_"):
             monkeypatch.delenv(name)
+    if request.node.get_closest_marker("model") is None:
+        monkeypatch.setenv("ASSISTANT_JUDGE", "rules")
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +63,9 @@ def corpus_copy(tmp_path: Path) -> Path:
 
 
 def make_assistant(corpus: Path, index: Path, **settings) -> Assistant:
-    """An Assistant over ``corpus``/``index`` with the fake embedder."""
+    """An Assistant over ``corpus``/``index`` with the fake embedder (and so the rules, not the judge,
+    which belongs to the real encoder, unless ``judge`` is given)."""
+    settings.setdefault("judge", "rules")
     return Assistant(Settings(corpus=corpus, index=index, model=FAKE_MODEL, **settings), embedder=HashEmbedder(64))
 
 

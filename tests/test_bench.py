@@ -44,6 +44,7 @@ def test_synthetic_index_is_a_valid_index_of_real_sentences(shared_index, tmp_pa
     assert len({v.tobytes() for v in np.asarray(index.sentence_vectors)}) == len(index.sentences)  # noise: no twins
 
 
+@pytest.mark.process
 def test_serving_scale_measures_a_fresh_process(shared_index, tmp_path: Path) -> None:
     settings = Settings(model=FAKE_MODEL, corpus=CORPUS)
     questions = ["What is gene therapy?", "How much does Zolgensma cost?", "What are AAV vectors?"]
@@ -96,6 +97,7 @@ def test_bench_report_files(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("flag", "value"), [("--serve-scale", "10k"), ("--scale", "1,x"), ("--serve-scale", "0")])
+@pytest.mark.process
 def test_bench_rejects_bad_sizes_in_one_line(tmp_path: Path, flag: str, value: str) -> None:
     result = run_cli("bench", flag, value, "--out", str(tmp_path / "out"), cwd=REPO)
     assert_one_line_error(result, 2, flag.lstrip("-").split("-")[0])

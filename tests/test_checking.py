@@ -195,6 +195,7 @@ def checkdir(tmp_path_factory) -> Path:
     return root
 
 
+@pytest.mark.process
 def test_check_exits_0_when_every_claim_holds_and_3_otherwise(checkdir: Path) -> None:
     good = checkdir / "good.md"
     good.write_text(f"{PRICE} [1]\n\n[1] {DOC_002}\n", encoding="utf-8")
@@ -211,6 +212,7 @@ def test_check_exits_0_when_every_claim_holds_and_3_otherwise(checkdir: Path) ->
     assert {"verdict", "evidence", "differences", "similarity", "cited_docs"} <= set(report["claims"][0])
 
 
+@pytest.mark.process
 def test_check_reads_standard_input_and_rejects_bad_input_in_one_line(checkdir: Path) -> None:
     import subprocess
     import sys

@@ -13,6 +13,8 @@ import pytest
 
 from conftest import CORPUS, CORPUS_FILES, FAKE_MODEL, REPO
 
+pytestmark = pytest.mark.process  # every test runs `python -m assistant ...` in a child process
+
 DOC_002 = "002_8327220291109cc9.txt"
 DOC_004 = "004_54acd962cbed51f9.txt"
 GELSINGER_Q = "Who died in 1999 during a gene therapy study?"

@@ -119,6 +119,7 @@ def test_holdout_answers_without_the_gold_document(shared_assistant, tmp_path: P
     assert all(c.doc != DOC_004 for c in answer.citations)
 
 
+@pytest.mark.process
 def test_eval_command_writes_reports_and_compares(tmp_path: Path) -> None:
     questions = write_questions(tmp_path / "q.jsonl", [GELSINGER, OFF_TOPIC])
     (tmp_path / "corpus").symlink_to(REPO / "corpus")

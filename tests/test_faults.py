@@ -155,6 +155,7 @@ def fault_base(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
 
 
 @pytest.mark.slow
+@pytest.mark.process
 @pytest.mark.parametrize(("scenario", "point"), FAULT_CASES, ids=[f"{s}-{p}" for s, p in FAULT_CASES])
 def test_death_at_a_write_step_leaves_the_old_or_the_new_index(fault_base: dict, tmp_path: Path, scenario: str,
                                                                point: str) -> None:
@@ -344,6 +345,7 @@ CLI_NEEDLES = {"dense.faiss flipped": "dense.faiss", "chunks.jsonl truncated": "
 
 
 @pytest.mark.parametrize("damage", CLI_DAMAGE)
+@pytest.mark.process
 def test_ask_rebuilds_a_damaged_index_from_its_corpus(workdir: Path, damage: str) -> None:
     CLI_DAMAGE[damage](workdir)
     result = run_cli("ask", GELSINGER_Q, "--json", "--corpus", "corpus", "--index", "index", cwd=workdir)
@@ -359,6 +361,7 @@ def test_ask_rebuilds_a_damaged_index_from_its_corpus(workdir: Path, damage: str
 
 
 @pytest.mark.parametrize("damage", CLI_DAMAGE)
+@pytest.mark.process
 def test_ask_without_the_corpus_exits_2_and_says_to_rebuild(workdir: Path, damage: str) -> None:
     CLI_DAMAGE[damage](workdir)
     shutil.rmtree(workdir / "corpus")  # the corpus the manifest names is gone too
@@ -367,6 +370,7 @@ def test_ask_without_the_corpus_exits_2_and_says_to_rebuild(workdir: Path, damag
     assert result.stdout == ""
 
 
+@pytest.mark.process
 def test_serve_refuses_a_damaged_index_it_cannot_rebuild(workdir: Path) -> None:
     _flip(version_of(workdir) / "dense.faiss")
     shutil.rmtree(workdir / "corpus")
@@ -377,6 +381,7 @@ def test_serve_refuses_a_damaged_index_it_cannot_rebuild(workdir: Path) -> None:
     assert "serving" not in result.stderr + result.stdout
 
 
+@pytest.mark.process
 def test_serve_rebuilds_a_damaged_index_from_its_corpus(workdir: Path) -> None:
     _flip(version_of(workdir) / "sentence_vectors.npy")
     with running_server(workdir, workdir / "corpus", workdir / "index") as server:
@@ -426,6 +431,7 @@ def test_changed_setting_is_named_and_a_rebuild_fixes_it(workdir: Path, setting:
     ({"ASSISTANT_MODEL": "hash-32"}, lambda m: m["model"] == "hash-32" and m["dimension"] == 32),
     ({"ASSISTANT_CHUNKING": '{"max_words": 50}'}, lambda m: m["chunking"]["max_words"] == 50),
 ], ids=["model", "max_words"])
+@pytest.mark.process
 def test_cli_rebuilds_when_a_setting_changed(workdir: Path, env: dict[str, str], check) -> None:
     result = run_cli("ask", GELSINGER_Q, "--json", "--corpus", "corpus", "--index", "index", cwd=workdir,
                      extra_env=env)
@@ -435,6 +441,7 @@ def test_cli_rebuilds_when_a_setting_changed(workdir: Path, env: dict[str, str],
     assert check(json.loads((version_of(workdir) / MANIFEST).read_text(encoding="utf-8")))
 
 
+@pytest.mark.process
 def test_cli_without_the_corpus_names_the_changed_setting(workdir: Path) -> None:
     shutil.rmtree(workdir / "corpus")
     result = run_cli("ask", GELSINGER_Q, "--index", str(workdir / "index"), cwd=workdir,
@@ -540,6 +547,7 @@ def test_upload_on_a_full_disk_changes_nothing(fake_assistant: Assistant, monkey
     assert fake_assistant.add_document("zebrafish.txt", EXTRA.encode()) == "zebrafish.txt"
 
 
+@pytest.mark.process
 def test_cli_index_on_a_full_disk_exits_2_in_one_line(tmp_path: Path) -> None:
     shutil.copytree(CORPUS, tmp_path / "corpus")
     assert run_cli("index", "--corpus", "corpus", "--index", "idx", cwd=tmp_path).returncode == 0

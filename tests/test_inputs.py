@@ -191,6 +191,7 @@ def test_file_name_that_is_not_utf8_is_skipped_with_its_name(bad_corpus) -> None
     assert not any(doc_id.startswith("bad-") for doc_id in assistant.index.documents)
 
 
+@pytest.mark.process
 def test_cli_warns_about_each_skipped_file_and_indexes_the_rest(bad_corpus, tmp_path: Path) -> None:
     corpus = bad_corpus[0].settings.corpus
     started = time.perf_counter()
@@ -333,6 +334,7 @@ def test_upload_is_stored_inside_the_corpus_or_rejected_by_name(fake_assistant: 
         == outside
 
 
+@pytest.mark.process
 def test_pdf_bomb_is_stopped_by_the_memory_limit_even_without_pypdf_limits(tmp_path: Path) -> None:
     """pypdf has its own decompression limit; with it lifted, the child's address-space limit
     must still stop a 4 GiB bomb quickly and cleanly."""

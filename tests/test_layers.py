@@ -14,7 +14,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "assistant"
 
 # Lower stages may not import higher ones. Same stage: allowed (but no cycles).
 STAGES = ["base", "ingest", "index", "answer", "check", "facade", "eval", "serve"]
-BASE_MODULES = {"assistant", "assistant.models", "assistant.settings", "assistant.errors", "assistant.lexical"}
+BASE_MODULES = {"assistant", "assistant.models", "assistant.settings", "assistant.errors", "assistant.lexical",
+                "assistant.patterns"}
 TOP_LEVEL = {"assistant.service": "facade", "assistant.__main__": "serve"}
 
 

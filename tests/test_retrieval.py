@@ -126,7 +126,7 @@ def test_off_topic_question_abstains_with_a_reason(shared_assistant: Assistant) 
     assert answer.citations == []
     assert isinstance(answer.reason, str) and answer.reason.strip()
     assert "\n" not in answer.reason
-    assert 0.0 <= answer.confidence < shared_assistant.settings.abstain_threshold
+    assert 0.0 <= answer.confidence < shared_assistant.abstain_threshold
 
 
 def test_confidence_is_a_probability_for_every_question(shared_assistant: Assistant) -> None:

@@ -22,6 +22,8 @@ from test_cli import GELSINGER_Q
 from assistant.index.manifest import current_version
 from assistant.serve.arguments import build_parser
 
+pytestmark = pytest.mark.process  # every test probes `assistant serve` in a child process
+
 SECRET = "TOP-SECRET-7f3a9c"
 TRACE_MARKERS = ("Traceback", 'File "', "site-packages")
 

@@ -4,35 +4,25 @@ from __future__ import annotations
 
 import time
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.answer.retrieval import retrieve
-from assistant.answer.scoring import (
-    answer_type_matches,
-    confidence,
-    entity_terms,
-    expected_answer_type,
-    idf,
-    select_mmr,
-    sentence_score,
-    term_coverage,
+from assistant.answer.candidates import (
+    Candidate,
+    collect_candidates,
+    context_terms,
+    judge_candidates,
 )
+from assistant.answer.judge import Judge
+from assistant.answer.phrase import phrase_fields
+from assistant.answer.retrieval import retrieve
+from assistant.answer.scoring import confidence, expected_answer_type, select_mmr
 from assistant.errors import UserInputError
 from assistant.index.embedding import Embedder
 from assistant.index.store import LoadedIndex
-from assistant.lexical import QUESTION_WORDS, STOP_WORDS, stem, terms, words
-from assistant.models import (
-    Answer,
-    Citation,
-    RetrievalMode,
-    RetrievedChunk,
-    Sentence,
-    SentenceEvidence,
-)
-
-CONTEXT_SENTENCES = 2
+from assistant.lexical import QUESTION_WORDS, STOP_WORDS, stem, words
+from assistant.models import Answer, Citation, RetrievalMode, SentenceEvidence
 
 
 @dataclass(frozen=True)
@@ -43,24 +33,9 @@ class AnswerOptions:
     max_sentences: int = 2
     mode: RetrievalMode = "hybrid"
     fusion_weights: tuple[float, float] = (1.0, 1.0)
-    abstain_threshold: float = 0.5
+    abstain_threshold: float | None = None  # None: the judge's own threshold (0.5 for the rules)
     abstain: bool = True
     max_question_chars: int = 2000
-
-
-@dataclass
-class Candidate:
-    """A sentence under consideration, with the evidence for it."""
-
-    sentence: Sentence
-    chunk: RetrievedChunk
-    dense: float
-    coverage: float
-    context_coverage: float
-    type_match: bool
-    missing_entity: list[str] = field(default_factory=list)
-    passage_dense: float = 0.0
-    score: float = 0.0
 
 
 def validate_question(question: str, max_chars: int) -> str:
@@ -82,55 +57,6 @@ def display_text(text: str) -> str:
     return " ".join(text.split())
 
 
-def _context_terms(index: LoadedIndex, sentence: Sentence) -> set[str]:
-    """Terms of the sentence, its section heading, its title and the sentences just before it."""
-    context = set(index.sentence_terms(sentence.sentence_id))
-    context |= index.text_terms(sentence.heading)
-    context |= index.text_terms(index.manifest.documents[sentence.doc_id].title)
-    sid = sentence.sentence_id
-    for back in range(1, CONTEXT_SENTENCES + 1):
-        if sid - back >= 0 and index.sentences[sid - back].doc_id == sentence.doc_id:
-            context |= index.sentence_terms(sid - back)
-    return context
-
-
-def collect_candidates(index: LoadedIndex, question: str, query_vector: np.ndarray | None,
-                       retrieved: list[RetrievedChunk]) -> list[Candidate]:
-    """Every answerable sentence of the retrieved chunks, scored against the question."""
-    query_terms = terms(question, drop_question_words=True)
-    weights = {t: idf(t, index.sentence_df, index.sentence_df_total) for t in set(query_terms)}
-    # Names in the question that the collection knows must appear around the answer.
-    known_entities = {word: stem(word) for word in entity_terms(question) if index.sentence_df.get(stem(word), 0) > 0}
-    answer_type = expected_answer_type(question)
-    seen: set[int] = set()
-    candidates = []
-    for hit in retrieved:
-        passage_dense = 0.0
-        if query_vector is not None:
-            passage_dense = float(index.dense.reconstruct(hit.position) @ query_vector)
-        for sid in hit.chunk.sentence_ids:
-            sentence = index.sentences[sid]
-            if sid in seen or not sentence.answerable:
-                continue
-            seen.add(sid)
-            context = _context_terms(index, sentence)
-            candidate = Candidate(
-                sentence=sentence,
-                chunk=hit,
-                dense=float(index.sentence_vectors[sid] @ query_vector) if query_vector is not None else 0.0,
-                passage_dense=passage_dense,
-                coverage=term_coverage(query_terms, index.sentence_terms(sid), weights),
-                context_coverage=term_coverage(query_terms, context, weights),
-                type_match=answer_type_matches(answer_type, sentence.text, question),
-                missing_entity=[word for word, term in known_entities.items() if term not in context],
-            )
-            candidate.score = sentence_score(candidate.dense, candidate.coverage, candidate.context_coverage,
-                                             hit.rank, candidate.type_match, bool(candidate.missing_entity),
-                                             passage_dense)
-            candidates.append(candidate)
-    return candidates
-
-
 def abstention_reason(question: str, best: Candidate | None, index: LoadedIndex) -> str:
     """A one-line explanation of why the documents do not answer the question."""
     if best is None:
@@ -142,7 +68,7 @@ def abstention_reason(question: str, best: Candidate | None, index: LoadedIndex)
         kind = expected_answer_type(question)
         return (f"the closest passages are about the subject but give no {kind}; "
                 f"nearest: \"{display_text(best.sentence.text)[:120]}\"")
-    context = _context_terms(index, best.sentence)
+    context = context_terms(index, best.sentence)
     missing = []
     for word in words(question):
         if word in STOP_WORDS or word in QUESTION_WORDS:
@@ -157,7 +83,8 @@ def abstention_reason(question: str, best: Candidate | None, index: LoadedIndex)
 
 
 def compose_answer(question: str, chosen: list[Candidate], index: LoadedIndex) -> tuple[str, list[Citation]]:
-    """Order chosen sentences for reading (by document, then position) and cite each."""
+    """Order chosen sentences for reading (by document, then position) and cite each, with the
+    phrase that answers a short-fact question where its sentence holds one."""
     doc_best: dict[str, float] = {}
     for candidate in chosen:
         doc_best[candidate.sentence.doc_id] = max(doc_best.get(candidate.sentence.doc_id, -1e9), candidate.score)
@@ -182,13 +109,18 @@ def compose_answer(question: str, chosen: list[Candidate], index: LoadedIndex) -
                 lexical_score=round(candidate.chunk.lexical_score, 4), lexical_rank=candidate.chunk.lexical_rank,
                 coverage=round(candidate.coverage, 4), chunk_rank=candidate.chunk.rank,
                 score=round(candidate.score, 4)),
+            **phrase_fields(question, sentence.text, sentence.start),  # the quote is text[start:end]
         ))
     return " ".join(parts), citations
 
 
 def answer_question(index: LoadedIndex, embedder: Embedder | None, question: str, options: AnswerOptions,
-                    doc_filter: Collection[str] | None = None) -> Answer:
-    """Answer a question from the index with cited sentences, or abstain with a reason."""
+                    doc_filter: Collection[str] | None = None, judge: Judge | None = None) -> Answer:
+    """Answer a question from the index with cited sentences, or abstain with a reason.
+
+    With a ``judge``, its calibrated probability chooses the sentences and decides abstention;
+    without one (``ASSISTANT_JUDGE=rules``), the rule-based score and confidence do.
+    """
     timings: dict[str, float] = {}
     clock = time.perf_counter()
     question = validate_question(question, options.max_question_chars)
@@ -204,17 +136,30 @@ def answer_question(index: LoadedIndex, embedder: Embedder | None, question: str
                          timings)
     clock = time.perf_counter()
     candidates = collect_candidates(index, question, query_vector, retrieved)
+    if judge is not None and embedder is not None and candidates:
+        # The judge reads the rule score's shortlist and decides; its probability is the confidence.
+        candidates = judge_candidates(index, embedder, question, candidates, judge)
+        scores = [c.probability or 0.0 for c in candidates]
+        threshold = judge.answer.threshold if options.abstain_threshold is None else options.abstain_threshold
+    else:
+        scores = [c.score for c in candidates]
+        threshold = 0.5 if options.abstain_threshold is None else options.abstain_threshold
     timings["sentence_scoring_ms"] = (time.perf_counter() - clock) * 1000
     clock = time.perf_counter()
-    best = max(candidates, key=lambda c: c.score) if candidates else None
-    conf = confidence(best.dense, best.passage_dense, best.context_coverage, best.type_match,
-                      bool(best.missing_entity)) if best else 0.0
-    if best is None or (options.abstain and conf < options.abstain_threshold):
+    best_at = max(range(len(candidates)), key=lambda i: scores[i]) if candidates else None
+    best = candidates[best_at] if best_at is not None else None
+    if best is None:
+        conf = 0.0
+    elif best.probability is not None:
+        conf = best.probability
+    else:
+        conf = confidence(best.dense, best.passage_dense, best.context_coverage, best.type_match,
+                          bool(best.missing_entity))
+    if best is None or (options.abstain and conf < threshold):
         timings["composition_ms"] = (time.perf_counter() - clock) * 1000
         return Answer(question=question, text="The documents don't say.", abstained=True,
                       reason=abstention_reason(question, best, index), confidence=round(conf, 4),
                       mode=options.mode, timings_ms=timings)
-    scores = [c.score for c in candidates]
     vectors = np.stack([index.sentence_vectors[c.sentence.sentence_id] for c in candidates])
     picked = select_mmr(list(range(len(candidates))), scores, vectors, options.max_sentences)
     text, citations = compose_answer(question, [candidates[i] for i in picked], index)

@@ -8,6 +8,8 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from assistant.patterns import REFERENCE_MARK
+
 RRF_K = 60
 
 
@@ -45,10 +47,10 @@ _NUMBER_Q = re.compile(r"\b(how (many|much|long|old|often|large|big|small|far)|w
                        r"share|number|amount|age|size|rate)|number of|percent)\b", re.I)
 _DATE_Q = re.compile(r"^\W*(?:and |so |but )?when\b|\b(what|which) (year|date|decade|month)\b|\bsince when\b|\bhow long ago\b",
                      re.I)
-_MONEY_A = re.compile(r"[$€£¥]|\b(dollars?|euros?|pounds?|usd|eur)\b|\b\d[\d,.]*\s*(million|billion|thousand)\b", re.I)
-_NUMBER_A = re.compile(r"\d+(?:[.,]\d+)*|\b(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
+MONEY_A = re.compile(r"[$€£¥]|\b(dollars?|euros?|pounds?|usd|eur)\b|\b\d[\d,.]*\s*(million|billion|thousand)\b", re.I)
+NUMBER_A = re.compile(r"\d+(?:[.,]\d+)*|\b(two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|"
                        r"thirty|forty|fifty|hundreds?|thousands?|millions?|billions?|dozens?|tens|half)\b", re.I)
-_DATE_A = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b|\b(january|february|march|april|may|june|july|august|september|"
+DATE_A = re.compile(r"\b(1[5-9]\d\d|20\d\d)s?\b|\b(january|february|march|april|may|june|july|august|september|"
                      r"october|november|december)\b|\b(century|decade|today|yesterday|year)\b", re.I)
 
 
@@ -56,12 +58,11 @@ _NAME_Q = re.compile(r"\b(what|which)(?:\s+\w+)?\s+(company|companies|university
                      r"organi[sz]ation|city|country|brand|journal|manufacturer|hospital|agency)\b|"
                      r"\bname of the (child|patient|person|man|woman|boy|girl|scientist|researcher|doctor|physician|"
                      r"author|inventor|company|drug|product)\b|\bbrand name\b", re.I)
-_REFERENCE_MARK = re.compile(r"\[\d+(?:[-–,]\s?\d+)*\]")
-_DATE_VALUE = re.compile(r"\b(?:january|february|march|april|may|june|july|august|september|october|november|"
+DATE_VALUE = re.compile(r"\b(?:january|february|march|april|may|june|july|august|september|october|november|"
                          r"december|jan|feb|mar|apr|jun|jul|aug|sep|oct|nov|dec)\.?\s+\d{1,2}\b|"
                          r"\b\d{1,2}\s+(?:january|february|march|april|may|june|july|august|september|october|"
                          r"november|december)\b|\b(?:1[5-9]|20)\d\ds?\b", re.I)
-_CAPITALISED = re.compile(r"(?<![\w.])([A-Z][\w\-‑]*[A-Za-z0-9])")
+CAPITALISED = re.compile(r"(?<![\w.])([A-Z][\w\-‑]*[A-Za-z0-9])")
 
 
 def expected_answer_type(question: str) -> str | None:
@@ -77,12 +78,12 @@ def expected_answer_type(question: str) -> str | None:
     return None
 
 
-def _new_names(sentence: str, question: str) -> list[str]:
+def new_names(sentence: str, question: str) -> list[str]:
     """Capitalised words of the sentence (not its first word) that the question lacks."""
     asked = {w.lower() for w in re.findall(r"[\w\-‑]+", question)}
     asked |= {part for w in asked for part in re.split(r"[-‑]", w)}
     names = []
-    for match in _CAPITALISED.finditer(sentence):
+    for match in CAPITALISED.finditer(sentence):
         word = match.group(1)
         if match.start() == len(sentence) - len(sentence.lstrip()):
             continue  # sentence-initial capital
@@ -100,12 +101,12 @@ def answer_type_matches(answer_type: str | None, sentence: str, question: str = 
     """
     if answer_type is None:
         return True
-    sentence = _REFERENCE_MARK.sub(" ", sentence)
+    sentence = REFERENCE_MARK.sub(" ", sentence)
     if answer_type == "name":
-        return bool(_new_names(sentence, question))
+        return bool(new_names(sentence, question))
     if answer_type == "number":
-        sentence = _DATE_VALUE.sub(" ", sentence)
-    pattern = {"money": _MONEY_A, "date": _DATE_A, "number": _NUMBER_A}[answer_type]
+        sentence = DATE_VALUE.sub(" ", sentence)
+    pattern = {"money": MONEY_A, "date": DATE_A, "number": NUMBER_A}[answer_type]
     given = {m.group(0).lower() for m in pattern.finditer(question)}
     return any(m.group(0).lower() not in given for m in pattern.finditer(sentence))
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from assistant.answer.judge import Head, Judge
 from assistant.check.citation_input import ParsedInput, RawClaim, parse_input
 from assistant.check.facts import (
     Vocabulary,
@@ -20,6 +21,12 @@ from assistant.check.facts import (
     normalize_text,
     similarity,
     tokens,
+)
+from assistant.check.support import (
+    SupportCandidate,
+    judge_support,
+    reasons,
+    support_candidates,
 )
 from assistant.index.embedding import Embedder
 from assistant.index.store import LoadedIndex
@@ -46,9 +53,10 @@ class _Match:
 class CitationChecker:
     """Checks claims against an index's documents."""
 
-    def __init__(self, index: LoadedIndex, embedder: Embedder) -> None:
+    def __init__(self, index: LoadedIndex, embedder: Embedder, judge: Judge | None = None) -> None:
         self.index = index
         self.embedder = embedder
+        self.judge_model = judge
         self._by_doc: dict[str, list[int]] = {}
         for sentence in index.sentences:
             self._by_doc.setdefault(sentence.doc_id, []).append(sentence.sentence_id)
@@ -89,6 +97,8 @@ class CitationChecker:
         text = raw.quote or raw.text
         check = ClaimCheck(index=index, text=raw.text, start=raw.start, end=raw.end, markers=raw.markers,
                            cited_docs=cited, quoted=raw.quote is not None, verdict="unsupported")
+        if self.judge_model is not None:
+            return self._judged(check, text, cited, vector, self.judge_model.claim)
         if not cited:
             check.verdict = "uncited"
             best = self._best(text, vector, None)
@@ -133,6 +143,59 @@ class CitationChecker:
             return check
         check.note = "nothing in the collection supports it"
         return check
+
+    def candidates(self, text: str, vector: np.ndarray, doc_ids: Sequence[str] | None, head: Head
+                   ) -> list[SupportCandidate]:
+        """The judged source candidates for a claim among ``doc_ids`` (None: every document), best first."""
+        ids = [i for d in (doc_ids if doc_ids is not None else self._by_doc) for i in self._by_doc.get(d, [])]
+        found = support_candidates(self.index, ids, text, vector)
+        judge_support(self.index, self.embedder, self.vocabulary, head, text, found, self._context)
+        return sorted(found, key=lambda c: -c.probability)
+
+    def _judged(self, check: ClaimCheck, text: str, cited: list[str], vector: np.ndarray, head: Head) -> ClaimCheck:
+        """The verdict by the judge: supported when a cited source says it (probability over the head's
+        threshold), wrong-source when another document does, mismatch when the closest cited sentence is
+        about the same thing, unsupported otherwise."""
+        others = [d for d in self._by_doc if d not in cited]
+        if not cited:
+            check.verdict = "uncited"
+            best = next(iter(self.candidates(text, vector, None, head)), None)
+            if best is not None and best.probability >= head.threshold:
+                self._describe(check, best)
+                check.note = f"suggested source: {best.sentences[0].doc_id}"
+            else:
+                check.note = "no document supports it"
+            return check
+        own = self.candidates(text, vector, cited, head)
+        closest = max(own, key=lambda c: c.similarity, default=None)
+        if own:
+            self._describe(check, own[0] if own[0].probability >= head.threshold else closest)
+        if self._verbatim_in(text, cited):
+            check.verdict = "verbatim"
+            return check
+        if own and own[0].probability >= head.threshold:
+            check.verdict = "supported"
+            return check
+        elsewhere = self._verbatim_in(text, others)
+        other = next(iter(self.candidates(text, vector, others, head)), None) if others else None
+        if elsewhere or (other is not None and other.probability >= head.threshold):
+            check.verdict = "wrong-source"
+            if other is not None:
+                self._describe(check, other)
+            check.note = f"not in the cited document; supported by {elsewhere or other.sentences[0].doc_id}"
+            return check
+        if closest is not None and closest.similarity >= MISMATCH_THRESHOLD:
+            check.verdict = "mismatch"
+            check.differences = reasons(text, closest)
+            return check
+        check.note = "nothing in the collection supports it"
+        return check
+
+    def _describe(self, check: ClaimCheck, candidate: SupportCandidate) -> None:
+        check.evidence = self._evidence(candidate.sentences[0])
+        check.similarity, check.dense, check.lexical = (round(candidate.similarity, 4), round(candidate.dense, 4),
+                                                        round(candidate.lexical, 4))
+        check.probability = round(candidate.probability, 4)
 
     def check(self, text: str) -> CheckReport:
         """Check every claim of a pasted text (see ``citation_input`` for the formats)."""

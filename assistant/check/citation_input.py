@@ -25,6 +25,8 @@ _REFERENCE_LINE = re.compile(r"^\s*\[(\d{1,4})\]:?\s+(\S.*?)\s*$")
 _REFERENCE_HEADING = re.compile(r"^\s*(#+\s*)?\**(references|sources|bibliography|citations)\**:?\s*$", re.I)
 _MARKER = re.compile(r"\[(\d{1,4}(?:\s*[,;–-]\s*\d{1,4})*|[^\[\]\n]{1,200}?\.(?:txt|md|markdown|html?|jsonl))\]")
 _QUOTE = re.compile(r"[\"“]([^\"“”]{12,}?)[\"”]")
+# An answer's own "The documents don't say: <part>." (a part it abstained on) claims nothing to check.
+_NOT_COVERED = re.compile(r"^The documents don['’]t say\b")
 _HTML_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][^<>]*>")
 
 
@@ -114,7 +116,7 @@ def claims_from_body(body: str) -> list[RawClaim]:
                     merged.append((seg_start, seg_end, markers))
             for seg_start, seg_end, markers in merged:
                 claims.append(_make_claim(body, start + seg_start, start + seg_end, markers))
-    return [c for c in claims if c.text]
+    return [c for c in claims if c.text and not _NOT_COVERED.match(c.text)]
 
 
 _LEADING_MARKERS = re.compile(r"^(?:\s*" + _MARKER.pattern + r")+")

@@ -14,6 +14,7 @@ from functools import lru_cache
 
 from assistant.lexical import STOP_WORDS, stem, words
 from assistant.models import Difference
+from assistant.patterns import REFERENCE_MARK
 
 _NEGATIONS = frozenset("not no never none nothing neither nor without cannot can't won't isn't aren't wasn't "
                        "weren't doesn't don't didn't hasn't haven't hadn't shouldn't wouldn't couldn't fail fails "
@@ -39,7 +40,6 @@ _NUMBER_WORDS = {"two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
 
 _NUMBER = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)(?:\s*(%|percent|[a-zA-Z]+))?")
 
-_REFERENCE_MARK = re.compile(r"\[\d+(?:[-–,]\s?\d+)*\]")
 
 _TOKEN = re.compile(r"(?:[A-Z]\.){2,}|[\w‑-]*\w")
 
@@ -72,7 +72,7 @@ def normalize_text(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     text = text.translate(str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'", "‑": "-", "\u2010": "-", "–": "-",
                                          "—": "-", "\u00a0": " "}))
-    text = _REFERENCE_MARK.sub(" ", text)
+    text = REFERENCE_MARK.sub(" ", text)
     return " ".join(text.split()).lower().strip(" .;,:")
 
 
@@ -80,7 +80,7 @@ def normalize_text(text: str) -> str:
 def numbers_with_units(text: str, spelled: bool = True) -> list[tuple[str, str]]:
     """(value, unit) pairs: '2.1 million dollars' -> ('2.1', 'million'); with ``spelled``,
     number words count too ('two' -> ('2', ''))."""
-    cleaned = _REFERENCE_MARK.sub(" ", unicodedata.normalize("NFKC", text)).replace("‑", "-")
+    cleaned = REFERENCE_MARK.sub(" ", unicodedata.normalize("NFKC", text)).replace("‑", "-")
     pairs = []
     for match in _NUMBER.finditer(cleaned):
         unit = (match.group(2) or "").lower()
@@ -94,7 +94,7 @@ def numbers_with_units(text: str, spelled: bool = True) -> list[tuple[str, str]]
 
 def tokens(text: str) -> list[str]:
     """Word tokens keeping case, inner hyphens and dotted abbreviations (U.S.)."""
-    return _TOKEN.findall(unicodedata.normalize("NFKC", _REFERENCE_MARK.sub(" ", text)).replace("‑", "-"))
+    return _TOKEN.findall(unicodedata.normalize("NFKC", REFERENCE_MARK.sub(" ", text)).replace("‑", "-"))
 
 
 

@@ -11,10 +11,12 @@ from pathlib import Path
 import numpy as np
 
 from assistant.answer.answering import display_text, validate_question
+from assistant.answer.phrase import phrase_fields
 from assistant.answer.retrieval import retrieve
 from assistant.errors import UserInputError
 from assistant.eval.metrics import (
     contains_answer,
+    expected_calibration_error,
     exact_match,
     ndcg_at_k,
     percentile,
@@ -102,7 +104,8 @@ def naive_answer(assistant: Assistant, question: str) -> Answer:
     citation = Citation(marker=1, doc=sentence.doc_id, title=index.titles.get(sentence.doc_id, ""),
                         start=sentence.start, end=sentence.end, quote=sentence.text, passage=chunk.text,
                         passage_start=chunk.start, passage_end=chunk.end, chunk_id=chunk.chunk_id,
-                        evidence=SentenceEvidence(dense_score=cosine, dense_rank=1, chunk_rank=1, score=cosine))
+                        evidence=SentenceEvidence(dense_score=cosine, dense_rank=1, chunk_rank=1, score=cosine),
+                        **phrase_fields(question, sentence.text, sentence.start))
     return Answer(question=question, text=f"{display_text(sentence.text)} [1]", abstained=False,
                   confidence=max(0.0, min(1.0, cosine)), citations=[citation], mode="dense")
 
@@ -133,6 +136,9 @@ def score_answer(question: EvalQuestion, answer: Answer, index: LoadedIndex, spa
     record.contains_answer = contains_answer(plain, question.answers)
     record.exact_match = exact_match(plain, question.answers)
     record.f1 = token_f1(plain, question.answers)
+    phrase = answer.citations[0].answer_phrase if answer.citations else None
+    record.phrase_em = exact_match(phrase, question.answers) if phrase else 0.0
+    record.phrase_f1 = token_f1(phrase, question.answers) if phrase else 0.0
 
     def cites_gold(citation: Citation) -> bool:
         return any(doc == citation.doc and spans_overlap(citation.start, citation.end, s, e) for doc, s, e in spans)
@@ -194,6 +200,7 @@ def summarize(records: Sequence[EvalRecord]) -> dict[str, float]:
     unanswerable = [r for r in records if not r.answerable]
     with_gold = [r for r in answerable if r.retrieval_ranks is not None]
     answered = [r for r in records if not r.abstained and not r.errored]
+    answered_answerable = [r for r in answered if r.answerable and r.answer is not None and r.answer.citations]
     latencies = [r.latency_ms for r in records]
 
     def mean(values) -> float:
@@ -213,6 +220,11 @@ def summarize(records: Sequence[EvalRecord]) -> dict[str, float]:
         "contains_answer": rate(sum(r.contains_answer for r in answerable), len(answerable)),
         "exact_match": mean(r.exact_match for r in answerable),
         "f1": mean(r.f1 for r in answerable),
+        # the first citation's answer phrase against the gold answers (0 when it has none)
+        "phrase_exact_match": mean(r.phrase_em for r in answerable),
+        "phrase_f1": mean(r.phrase_f1 for r in answerable),
+        "phrase_coverage": rate(sum(1 for r in answered_answerable if r.answer.citations[0].answer_phrase),
+                                len(answered_answerable)),
         "gold_cited_at_1": rate(sum(r.cited_gold_first for r in answerable), len(answerable)),
         "gold_cited_any": rate(sum(r.cited_gold_any for r in answerable), len(answerable)),
         "passage_has_gold": rate(sum(r.passage_has_gold for r in answerable), len(answerable)),
@@ -227,6 +239,10 @@ def summarize(records: Sequence[EvalRecord]) -> dict[str, float]:
         "abstention_recall": rate(abstained_unans, len(unanswerable)),
         "abstention_precision": rate(abstained_unans, abstained_all),
         "false_abstention": rate(sum(1 for r in answerable if r.abstained and not r.errored), len(answerable)),
+        # answered answerable questions: confidence against "a citation holds the gold sentence"
+        "calibration_error": expected_calibration_error(
+            [r.answer.confidence for r in answerable if r.answer and not r.abstained and not r.errored],
+            [r.cited_gold_any for r in answerable if r.answer and not r.abstained and not r.errored]),
         "latency_p50_ms": percentile(latencies, 50),
         "latency_p95_ms": percentile(latencies, 95),
     }

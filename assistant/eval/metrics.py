@@ -80,3 +80,21 @@ def percentile(values: Sequence[float], q: float) -> float:
     position = (len(ordered) - 1) * q / 100
     low, high = math.floor(position), math.ceil(position)
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def reliability_bins(confidence: Sequence[float], correct: Sequence[bool], bins: int = 10
+                     ) -> list[tuple[float, float, int]]:
+    """Equal-width confidence bins, each as (mean confidence, accuracy, count); empty bins left out."""
+    import numpy as np
+
+    confidence, correct = np.asarray(confidence, float), np.asarray(correct, float)
+    which = np.minimum((confidence * bins).astype(int), bins - 1)
+    return [(float(confidence[which == b].mean()), float(correct[which == b].mean()), int((which == b).sum()))
+            for b in range(bins) if (which == b).any()]
+
+
+def expected_calibration_error(confidence: Sequence[float], correct: Sequence[bool], bins: int = 10) -> float:
+    """ECE: the mean |accuracy - confidence| over equal-width confidence bins, weighted by their counts."""
+    table = reliability_bins(confidence, correct, bins)
+    total = sum(count for _, _, count in table)
+    return sum(abs(acc - conf) * count for conf, acc, count in table) / total if total else 0.0

@@ -6,12 +6,15 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from assistant.eval.metrics import reliability_bins
 from assistant.models import EvalRecord, EvalReport
 
 TABLE_COLUMNS = [
-    ("hit_rate", "hit"), ("exact_match", "EM"), ("f1", "F1"), ("gold_cited_at_1", "gold@1"),
+    ("hit_rate", "hit"), ("exact_match", "EM"), ("f1", "F1"), ("phrase_exact_match", "phrase EM"),
+    ("phrase_f1", "phrase F1"), ("gold_cited_at_1", "gold@1"),
     ("gold_cited_any", "gold cited"), ("citation_validity", "valid cites"), ("recall_at_5", "R@5"),
     ("mrr", "MRR"), ("abstention_recall", "abstain (unans)"), ("false_abstention", "false abstain"),
+    ("calibration_error", "ECE"),
     ("latency_p50_ms", "p50 ms"), ("latency_p95_ms", "p95 ms"),
 ]
 
@@ -163,6 +166,28 @@ def write_plots(report: EvalReport, out_dir: Path, threshold: float) -> list[Pat
     ax.legend(fontsize=8)
     fig.tight_layout()
     paths.append(out_dir / "confidence.png")
+    fig.savefig(paths[-1])
+    plt.close(fig)
+
+    # Reliability: on answered answerable questions, confidence against "a citation holds the gold sentence"
+    # (the same pairs as the calibration_error figure).
+    answered = [r for r in report.records if r.system == main and r.answerable and r.answer is not None
+                and not r.abstained and not r.errored]
+    table = reliability_bins([r.answer.confidence for r in answered], [r.cited_gold_any for r in answered])
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfect calibration")
+    if table:
+        ax.plot([c for c, _, _ in table], [a for _, a, _ in table], marker="o", label=f"{main} ({len(answered)})")
+        for conf, acc, count in table:
+            ax.annotate(str(count), (conf, acc), fontsize=7, textcoords="offset points", xytext=(3, 3))
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("confidence")
+    ax.set_ylabel("share citing the gold sentence")
+    ax.set_title(f"Reliability (ECE {report.summary.get(main, {}).get('calibration_error', 0.0):.3f})")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    paths.append(out_dir / "reliability.png")
     fig.savefig(paths[-1])
     plt.close(fig)
     return paths

@@ -14,6 +14,7 @@ from typing import Protocol
 import numpy as np
 
 from assistant.errors import AssistantError
+from assistant.index.word_vectors import WordVectors, group_word_pieces
 from assistant.settings import BUNDLED_MODEL
 
 
@@ -26,6 +27,8 @@ class Embedder(Protocol):
     def dimension(self) -> int: ...
 
     def encode(self, texts: Sequence[str], batch_size: int = 64, progress: Callable[[int], None] | None = None) -> np.ndarray: ...
+
+    def encode_words(self, texts: Sequence[str]) -> list[WordVectors]: ...
 
 
 def resolve_model_path(model: str) -> str:
@@ -105,6 +108,22 @@ class SentenceTransformerEmbedder:
         return out
 
 
+    def encode_words(self, texts: Sequence[str]) -> list[WordVectors]:
+        """One contextual vector per word of each text (the model's token vectors, pieces averaged)."""
+        model = self._load()
+        if not texts:
+            return []
+        tokenizer = model.tokenizer
+        features = tokenizer(list(texts), padding=True, truncation=True, max_length=model.max_seq_length,
+                             return_offsets_mapping=True, return_tensors="pt")
+        offsets = features.pop("offset_mapping").tolist()
+        with self._torch.no_grad():
+            hidden = model[0].auto_model(**{k: v.to(model.device) for k, v in features.items()}).last_hidden_state
+        hidden = hidden.float().cpu().numpy()
+        return [group_word_pieces(text, hidden[row], offsets[row], features.word_ids(row))
+                for row, text in enumerate(texts)]
+
+
 class HashEmbedder:
     """Deterministic fake embedder: a bag of hashed word vectors. Texts sharing words are
     similar, so retrieval tests behave sensibly without loading a model."""
@@ -135,6 +154,19 @@ class HashEmbedder:
             out[i] = out[i] / norm
         if progress:
             progress(len(texts))
+        return out
+
+
+    def encode_words(self, texts: Sequence[str]) -> list[WordVectors]:
+        """One hashed vector per word (no context): equal words align with cosine 1."""
+        from assistant.lexical import stem, words
+
+        out = []
+        for text in texts:
+            found = words(text)
+            vectors = np.stack([self._word_vector(stem(w)) for w in found]) if found else np.zeros((0, self._dimension))
+            vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
+            out.append(WordVectors(tuple(found), vectors.astype(np.float32)))
         return out
 
 
@@ -193,6 +225,10 @@ class FallbackEmbedder:
     def encode(self, texts: Sequence[str], batch_size: int = 64, progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Encode with whichever embedder is in use."""
         return self._current().encode(texts, batch_size=batch_size, progress=progress)
+
+    def encode_words(self, texts: Sequence[str]) -> list[WordVectors]:
+        """Word vectors from whichever embedder is in use."""
+        return self._current().encode_words(texts)
 
 
 def make_embedder(model: str, threads: int | None = None, precision: str = "fp32", device: str = "cpu") -> Embedder:

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.errors import AssistantError
+from assistant.index.word_vectors import WordVectors, group_word_pieces
 
 ENCODER_FORMAT = 1
 QUANTIZATIONS = ("int8", "fp32")
@@ -198,7 +199,21 @@ class OnnxQueryEncoder:
                 progress(len(idx))
         return out
 
+    def encode_words(self, texts: Sequence[str]) -> list[WordVectors]:
+        """One contextual vector per word of each text (token vectors of the model, pieces averaged)."""
+        session = self._load()
+        if not texts:
+            return []
+        hidden, _, encodings = self._run(list(texts), session)
+        return [group_word_pieces(text, hidden[row, : len(e.ids)], e.offsets, e.word_ids)
+                for row, (text, e) in enumerate(zip(texts, encodings))]
+
     def _encode_batch(self, texts: list[str], session) -> np.ndarray:
+        hidden, mask, _ = self._run(texts, session)
+        return pool(hidden, mask, self._meta["pooling"], self._meta["normalize"])
+
+    def _run(self, texts: list[str], session):
+        """Token vectors, attention mask and tokenizer encodings of a batch."""
         encodings = self._tokenizer.encode_batch(texts)
         width = max(1, max(len(e.ids) for e in encodings))
         ids = np.zeros((len(texts), width), dtype=np.int64)
@@ -208,7 +223,7 @@ class OnnxQueryEncoder:
             mask[row, : len(encoding.ids)] = 1
         feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
         hidden = session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
-        return pool(hidden, mask, self._meta["pooling"], self._meta["normalize"])
+        return hidden, mask, encodings
 
 
 def pool(hidden: np.ndarray, mask: np.ndarray, pooling: str, normalize: bool) -> np.ndarray:

@@ -88,6 +88,11 @@ def build_parser() -> argparse.ArgumentParser:
     p_serve.add_argument("--queue-size", type=_positive, default=64, help="requests that may wait (default 64)")
     p_serve.add_argument("--concurrency", type=_positive, default=4, help="requests answered at once (default 4)")
 
+    p_train = sub.add_parser("train-judge", help="refit the judge on dev material (writes judge.json and its card)")
+    from assistant.eval.judge_training import add_arguments
+
+    add_arguments(p_train)
+
     p_eval = sub.add_parser("eval", help="evaluate systems on a question set")
     common(p_eval)
     p_eval.add_argument("--questions", type=Path, help="question set (.jsonl)")

@@ -163,7 +163,7 @@ def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     summary = report.summary
     flips = compare_records(records, previous.records) if previous else []
     out = args.out or Path("evals") / "runs" / now.strftime("%Y%m%dT%H%M%S")
-    paths = write_report(report, out, settings.abstain_threshold, previous, flips)
+    paths = write_report(report, out, assistant.abstain_threshold, previous, flips)
     print(comparison_table(summary, previous.summary) if previous else summary_table(summary))
     if previous:
         print(f"\n{sum(f[2] == 'fixed' for f in flips)} fixed, {sum(f[2] == 'broken' for f in flips)} broken since "
@@ -262,6 +262,12 @@ def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_train_judge(args: argparse.Namespace, settings: Settings) -> int:
+    from assistant.eval.judge_training import run
+
+    return run(args)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``assistant`` console script."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -273,7 +279,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = settings_from_args(args)
         handler = {"index": _cmd_index, "ask": _cmd_ask, "chat": _cmd_chat, "eval": _cmd_eval,
-                   "serve": _cmd_serve, "check": _cmd_check, "bench": _cmd_bench}[args.command]
+                   "serve": _cmd_serve, "check": _cmd_check, "bench": _cmd_bench,
+                   "train-judge": _cmd_train_judge}[args.command]
         return handler(args, settings)
     except AssistantError as exc:
         if args.debug:

@@ -6,13 +6,15 @@ from assistant.models import Answer, CheckReport
 
 
 def format_answer_text(answer: Answer) -> str:
-    """A readable plain-text answer: the text, the confidence, then one line per citation."""
+    """A readable plain-text answer: the text, the confidence, then one line per citation (with the
+    phrase that answers a short-fact question, when the cited sentence holds one)."""
     if answer.abstained:
         return f"The documents don't say: {answer.reason}. (confidence {answer.confidence:.2f})"
     lines = [answer.text, "", f"confidence {answer.confidence:.2f}"]
     for citation in answer.citations:
+        phrase = f', answer "{citation.answer_phrase}"' if citation.answer_phrase else ""
         lines.append(f"[{citation.marker}] {citation.doc} ({citation.title}), characters "
-                     f"{citation.start}-{citation.end}")
+                     f"{citation.start}-{citation.end}{phrase}")
     return "\n".join(lines)
 
 

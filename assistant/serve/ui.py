@@ -216,7 +216,7 @@ def build_app(assistant: Assistant, questions_dir: Path = Path("evals/questions"
                 now = dt.datetime.now(dt.timezone.utc)
                 report = eval_report(assistant, path, records, now.isoformat(timespec="seconds"))
                 out = runs_dir / f"ui-{now.strftime('%Y%m%dT%H%M%S')}"
-                paths = write_report(report, out, assistant.settings.abstain_threshold)
+                paths = write_report(report, out, assistant.abstain_threshold)
                 pngs = {p.stem: str(p) for p in paths if p.suffix == ".png"}
                 return (summary_table(report.summary) + f"\n\nReport: `{out}`", pngs.get("metrics"), pngs.get("confidence"),
                         pngs.get("latency"))

@@ -32,6 +32,7 @@ CARD_CSS = """
 .answer-card .passage, .answer-card .doc-view { white-space: pre-wrap; font-size: .9rem; }
 .answer-card .doc-view { max-height: 320px; overflow: auto; border-top: 1px solid #eee; padding-top: .4rem; }
 .answer-card mark.cited { background: #fde68a; padding: 0 .1rem; }
+.answer-card mark.cited b.answer-phrase { font-weight: 700; }
 .answer-card table.why td { padding: 0 .6rem 0 0; font-size: .85rem; }
 """
 
@@ -53,28 +54,50 @@ element.addEventListener('toggle', function (event) {
 """
 
 
-def _highlight(text: str, start: int, end: int) -> str:
-    """``text`` escaped, with ``text[start:end]`` wrapped in a highlight."""
-    return f"{escape(text[:start])}<mark class=\"cited\">{escape(text[start:end])}</mark>{escape(text[end:])}"
+def _bold_phrase(quote: str, phrase: tuple[int, int] | None) -> str:
+    """``quote`` escaped, with ``quote[phrase[0]:phrase[1]]`` (the answer phrase) in bold; the three
+    parts are escaped separately, so the bold tags never split an entity."""
+    if phrase is None or not 0 <= phrase[0] < phrase[1] <= len(quote):
+        return escape(quote)
+    a, b = phrase
+    return f"{escape(quote[:a])}<b class=\"answer-phrase\">{escape(quote[a:b])}</b>{escape(quote[b:])}"
+
+
+def phrase_span(citation: Citation) -> tuple[int, int] | None:
+    """The answer phrase's offsets within the quote, or None when the citation has none (or its
+    offsets do not point at its phrase inside the quote)."""
+    if citation.answer_start is None or citation.answer_end is None or not citation.answer_phrase:
+        return None
+    a, b = citation.answer_start - citation.start, citation.answer_end - citation.start
+    if 0 <= a < b <= len(citation.quote) and citation.quote[a:b] == citation.answer_phrase:
+        return a, b
+    return None
+
+
+def _highlight(text: str, start: int, end: int, phrase: tuple[int, int] | None = None) -> str:
+    """``text`` escaped, with ``text[start:end]`` wrapped in a highlight and, inside it, the
+    answer phrase (offsets relative to ``start``) in bold."""
+    return (f"{escape(text[:start])}<mark class=\"cited\">{_bold_phrase(text[start:end], phrase)}</mark>"
+            f"{escape(text[end:])}")
 
 
 def passage_html(citation: Citation) -> str:
-    """The chunk the sentence came from, with the cited sentence highlighted."""
+    """The chunk the sentence came from, with the cited sentence highlighted and its answer phrase in bold."""
     start = citation.start - citation.passage_start
     end = citation.end - citation.passage_start
     if 0 <= start <= end <= len(citation.passage) and citation.passage[start:end] == citation.quote:
-        return _highlight(citation.passage, start, end)
-    return f"<mark class=\"cited\">{escape(citation.quote)}</mark>"
+        return _highlight(citation.passage, start, end, phrase_span(citation))
+    return f"<mark class=\"cited\">{_bold_phrase(citation.quote, phrase_span(citation))}</mark>"
 
 
-def whole_document_html(text: str, start: int, end: int) -> str:
+def whole_document_html(text: str, start: int, end: int, phrase: tuple[int, int] | None = None) -> str:
     """The document (or, when very long, the 40,000 characters around the sentence) with the
-    cited sentence highlighted."""
+    cited sentence highlighted and its answer phrase (offsets within the sentence) in bold."""
     if len(text) <= WHOLE_DOCUMENT_LIMIT:
-        return _highlight(text, start, end)
+        return _highlight(text, start, end, phrase)
     lo, hi = max(0, start - WINDOW), min(len(text), end + WINDOW)
     note = f"<em>(characters {lo}–{hi} of {len(text)})</em>\n"
-    return note + _highlight(text[lo:hi], start - lo, end - lo)
+    return note + _highlight(text[lo:hi], start - lo, end - lo, phrase)
 
 
 def why_html(citation: Citation) -> str:
@@ -98,7 +121,8 @@ def source_html(citation: Citation, document_text: str | None) -> str:
     whole = ""
     if document_text is not None and document_text[citation.start:citation.end] == citation.quote:
         whole = (f"<details class=\"whole-doc\"><summary>Open the whole document</summary>"
-                 f"<div class=\"doc-view\">{whole_document_html(document_text, citation.start, citation.end)}</div>"
+                 f"<div class=\"doc-view\">"
+                 f"{whole_document_html(document_text, citation.start, citation.end, phrase_span(citation))}</div>"
                  f"</details>")
     return (
         f"<div class=\"source\" data-marker=\"{citation.marker}\" hidden>"

@@ -1,0 +1,125 @@
+"""Whether a source says a claim: the judge's claim head over the closest sentences of some documents.
+
+Candidates are the sentences closest to the claim (dense cosine and term overlap) and, for the best
+three, the pair each makes with the sentence after it (a claim may summarise two). The judge reads
+token alignment, overlap and the rule-found differences of each; the best probability decides.
+When it says no, ``reasons`` names what differs: the rules' number/unit/name/negation, else a
+direction word flipped, a swapped order of roles, a term the source does not use, or "missing".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from assistant.answer.judge import (
+    Head,
+    alignment,
+    claim_feature_row,
+    content_words,
+    direction_flip,
+    order_discordance,
+)
+from assistant.answer.scoring import idf
+from assistant.check.facts import (
+    Vocabulary,
+    fact_differences,
+    lexical_overlap,
+    similarity,
+)
+from assistant.index.embedding import Embedder
+from assistant.index.store import LoadedIndex
+from assistant.index.word_vectors import WordVectors
+from assistant.lexical import stem
+from assistant.models import Difference, Sentence
+
+SHORTLIST = 8  # closest sentences the judge reads per claim and document set
+PAIRED = 3  # of which the best few are also read together with the sentence after them
+ROLE_DISCORDANCE = 0.5  # above this share of swapped pairs, the claim reorders who did what
+
+
+@dataclass
+class SupportCandidate:
+    """One source text for a claim: a sentence, or two adjacent ones."""
+
+    sentences: list[Sentence]
+    text: str
+    dense: float
+    lexical: float
+    probability: float = 0.0
+    differences: list[Difference] = field(default_factory=list)
+    unaligned: list[str] = field(default_factory=list)  # claim words the source has nothing close to
+
+    @property
+    def similarity(self) -> float:
+        return similarity(self.dense, self.lexical)
+
+
+def support_candidates(index: LoadedIndex, ids: Sequence[int], text: str, vector: np.ndarray) -> list[SupportCandidate]:
+    """The claim's closest sentences among ``ids`` and, for the best PAIRED, each with its next sentence."""
+    if not ids:
+        return []
+    dense = index.sentence_vectors[list(ids)] @ vector
+    closest = np.argsort(-dense)[:20]
+    singles = sorted((SupportCandidate([index.sentences[ids[i]]], index.sentences[ids[i]].text, float(dense[i]),
+                                       lexical_overlap(text, index.sentences[ids[i]].text)) for i in closest),
+                     key=lambda c: -c.similarity)[:SHORTLIST]
+    pairs = []
+    for single in singles[:PAIRED]:
+        first = single.sentences[0]
+        after = first.sentence_id + 1
+        if after < len(index.sentences) and index.sentences[after].doc_id == first.doc_id:
+            second = index.sentences[after]
+            both = index.sentence_vectors[first.sentence_id] + index.sentence_vectors[after]
+            both = both / max(float(np.linalg.norm(both)), 1e-9)
+            joined = f"{first.text} {second.text}"
+            pairs.append(SupportCandidate([first, second], joined, float(both @ vector), lexical_overlap(text, joined)))
+    return singles + pairs
+
+
+def judge_support(index: LoadedIndex, embedder: Embedder, vocabulary: Vocabulary, head: Head, text: str,
+                  candidates: Sequence[SupportCandidate], context: Callable[[Sentence], str]) -> np.ndarray:
+    """Fill each candidate's probability and rule-found differences; returns the feature matrix."""
+    if not candidates:
+        return np.zeros((0, len(head.features)), np.float32)
+    encoded = embedder.encode_words([text, *(c.text for c in candidates)])
+    claim_words = content_words(encoded[0], drop_question_words=False)
+
+    def weight(word: str) -> float:
+        return idf(stem(word), index.sentence_df, index.sentence_df_total)
+
+    rows = []
+    for candidate, words in zip(candidates, encoded[1:]):
+        surroundings = context(candidate.sentences[0])
+        candidate.differences = fact_differences(text, candidate.text, surroundings, vocabulary)
+        aligned = alignment(claim_words, words, weight)
+        rows.append(claim_feature_row(text, candidate.text, surroundings, candidate.dense, aligned,
+                                      [d.kind for d in candidate.differences], len(candidate.sentences) > 1))
+        candidate.unaligned = _unaligned(claim_words, words)
+    matrix = np.asarray(rows, dtype=np.float32)
+    for candidate, p in zip(candidates, head.probabilities(matrix)):
+        candidate.probability = float(p)
+    return matrix
+
+
+def _unaligned(claim: WordVectors, source: WordVectors, below: float = 0.5) -> list[str]:
+    """Claim words whose best cosine to any source word is below ``below``, least aligned first."""
+    if not claim.words or not source.words:
+        return list(claim.words)
+    best = (claim.vectors @ source.vectors.T).max(axis=1)
+    return [claim.words[i] for i in np.argsort(best) if best[i] < below]
+
+
+def reasons(claim: str, candidate: SupportCandidate) -> list[Difference]:
+    """Why a source does not say a claim, most specific first (never empty)."""
+    if candidate.differences:
+        return list(candidate.differences)
+    if direction_flip(claim, candidate.text):
+        return [Difference(kind="direction", claimed=claim, source=candidate.text)]
+    if order_discordance(claim, candidate.text) > ROLE_DISCORDANCE:
+        return [Difference(kind="role", claimed=claim, source=candidate.text)]
+    if candidate.unaligned:
+        return [Difference(kind="term", claimed=candidate.unaligned[0], source="(not in the source)")]
+    return [Difference(kind="missing", claimed=claim, source=candidate.text)]
