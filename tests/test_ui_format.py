@@ -10,7 +10,8 @@ import pytest
 
 from assistant.answer.conversation import is_follow_up, resolve_follow_up, subject_of
 from assistant.models import Answer, Citation
-from assistant.serve.ui import EMPTY_CARD, ask_in_chat, documents_table
+from assistant.serve.ui import EMPTY_CARD, ask_in_chat
+from assistant.serve.ui_corpus import documents_table
 from assistant.serve.ui_format import (
     WHOLE_DOCUMENT_LIMIT,
     WINDOW,

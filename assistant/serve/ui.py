@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from pathlib import Path
-from typing import Any
 
 import gradio as gr
 
@@ -17,6 +16,7 @@ from assistant.answer.conversation import resolve_follow_up
 from assistant.errors import AssistantError
 from assistant.models import Answer
 from assistant.serve.http_api import ask_arguments_problem
+from assistant.serve.ui_corpus import corpus_tab, documents_table_ids
 from assistant.serve.ui_format import (
     CARD_CSS,
     CARD_JS,
@@ -37,15 +37,6 @@ EXAMPLES = [
     "How does ex vivo gene therapy work?",
 ]
 EMPTY_CARD = "<div class=\"answer-card\"><p class=\"hint\">Ask a question to see a cited answer here.</p></div>"
-
-
-def documents_table(assistant: Assistant) -> list[list[Any]]:
-    """Rows of (document, title, characters, chunks) for the corpus tab."""
-    try:
-        entries = assistant.index.manifest.documents
-    except AssistantError:
-        return []
-    return [[doc_id, e.title, e.chars, e.chunks] for doc_id, e in sorted(entries.items())]
 
 
 def _document_text(assistant: Assistant):
@@ -125,47 +116,7 @@ def build_app(assistant: Assistant, questions_dir: Path = Path("evals/questions"
             clear.click(lambda: ([], [], EMPTY_CARD, ""), None, [chat, asked, card, markdown],
                         api_visibility="private")
 
-        with gr.Tab("Corpus"):
-            table = gr.Dataframe(headers=["document", "title", "characters", "chunks"],
-                                 value=documents_table(assistant), interactive=False, elem_id="documents")
-            upload = gr.File(label="Add documents (.txt, .md, .html, .pdf; at most 10 MB each)",
-                             file_count="multiple", file_types=[".txt", ".md", ".html", ".htm", ".pdf"],
-                             elem_id="upload")
-            status = gr.Markdown(elem_id="corpus-status")
-            with gr.Row():
-                remove_choice = gr.Dropdown(choices=doc_ids(), label="Remove a document", elem_id="remove-choice")
-                remove = gr.Button("Remove", variant="stop")
-
-            def on_upload(files):
-                messages = []
-                for file in files or []:
-                    path = Path(file if isinstance(file, str) else file.name)
-                    try:
-                        data = path.read_bytes()
-                        doc_id = assistant.add_document(path.name, data)
-                        messages.append(f"✅ added {doc_id}")
-                    except AssistantError as exc:
-                        messages.append(f"❌ {exc}")
-                    except OSError as exc:
-                        messages.append(f"❌ {path.name}: cannot read the upload ({exc.strerror})")
-                choices = doc_ids()
-                return ("\n\n".join(messages) or "No file.", documents_table(assistant), gr.update(choices=choices),
-                        gr.update(choices=choices, value=None), None)
-
-            def on_remove(doc_id):
-                if not doc_id:
-                    return "Choose a document to remove.", documents_table(assistant), gr.update(), gr.update()
-                try:
-                    assistant.remove_document(doc_id)
-                    message = f"🗑 removed {doc_id}"
-                except AssistantError as exc:
-                    message = f"❌ {exc}"
-                choices = doc_ids()
-                return message, documents_table(assistant), gr.update(choices=choices), gr.update(choices=choices,
-                                                                                                  value=None)
-
-            upload.upload(on_upload, upload, [status, table, docs, remove_choice, upload], api_visibility="private")
-            remove.click(on_remove, remove_choice, [status, table, docs, remove_choice], api_visibility="private")
+        corpus_tab(assistant, docs)
 
         with gr.Tab("Check citations"):
             gr.Markdown("Paste a text that cites the collection: `[n]` markers with a reference list at the end "
@@ -251,7 +202,3 @@ def build_app(assistant: Assistant, questions_dir: Path = Path("evals/questions"
         gr.api(api_check, api_name="check")
     return app
 
-
-def documents_table_ids(assistant: Assistant) -> list[str]:
-    """Document ids of the current index."""
-    return [row[0] for row in documents_table(assistant)]
