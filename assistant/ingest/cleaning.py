@@ -30,6 +30,7 @@ from assistant.ingest.lines import (
 )
 from assistant.lexical import STOP_WORDS, stem, stop_word_density, words
 from assistant.models import Block
+from assistant.patterns import REFERENCE_MARK
 
 LENGTH_LOW = 70
 LENGTH_HIGH = 200
@@ -39,7 +40,7 @@ MIN_TOPICAL_OVERLAP = 0.5
 MAX_HEADING_DISTANCE = 200
 MIN_SECONDARY_REGION = 400
 
-_CODE_SYMBOLS = re.compile(r"[{}<>=|\\\"]|\[(?!\d+\])|-->|->")
+_CODE_SYMBOLS = re.compile(r"[{}<>=|\\\"]|(?!" + REFERENCE_MARK.pattern + r")\[|-->|->")  # "[" outside a reference mark
 _COPYRIGHT = re.compile(r"©|&copy;|\(c\)\s*\d{4}", re.I)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from assistant.lexical import STOP_WORDS, words
+from assistant.patterns import REFERENCE_MARK
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
 
@@ -16,7 +17,7 @@ BULLET = re.compile(r"^\s*(?:[-*•‣◦▪●–]|\d{1,3}[.)])\s+")
 
 MARKDOWN_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+")
 
-TERMINAL = re.compile(r"[.!?…:;]['\"”’)\]]*(?:\[\d+(?:[-–,]\d+)*\])*\s*$")
+TERMINAL = re.compile(r"[.!?…:;]['\"”’)\]]*(?:" + REFERENCE_MARK.pattern + r")*\s*$")
 
 DATE_ONLY = re.compile(r"^[\W\d]*(?:\w+\s+){0,3}\d{1,4}[\W\d]*$")
 

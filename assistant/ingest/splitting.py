@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 from assistant.ingest.cleaning import label_blocks
 from assistant.models import Block, Chunk, ChunkingSettings, Document, Sentence
+from assistant.patterns import REFERENCE_MARK
 
 ABBREVIATIONS = frozenset(
     """mr mrs ms dr prof sr jr st mt ft vs etc al e.g i.e cf approx fig figs no nos vol pp ed eds
@@ -25,14 +26,14 @@ ABBREVIATIONS = frozenset(
 _BOUNDARY = re.compile(
     r"""(?:[.!?]+|…)            # terminal punctuation
         ["”’')\]]*              # closing quotes or brackets
-        (?:\[\d+(?:[-–,]\s?\d+)*\])*   # reference marks like [1][3-5]
+        (?:""" + REFERENCE_MARK.pattern + r""")*   # reference marks like [1][3-5]
         (?=\s+["“‘'(\[]?[A-Z0-9•\-*])  # white space, then a likely sentence start
     """,
     re.VERBOSE,
 )
 _WORD_BEFORE = re.compile(r"([A-Za-z][A-Za-z.]*)\.$")
 _BULLET_PREFIX = re.compile(r"^\s*(?:[-*•‣◦▪●–]|\d{1,3}[.)])\s+")
-_TERMINAL_END = re.compile(r"(?:[.!?]|…)[\"”’')\]]*(?:\[\d+(?:[-–,]\s?\d+)*\])*$")
+_TERMINAL_END = re.compile(r"(?:[.!?]|…)[\"”’')\]]*(?:" + REFERENCE_MARK.pattern + r")*$")
 _TRUNCATED_END = re.compile(r"(?:\.\.\.|…)[\"”’')\]]*$")
 _ALPHA_WORD = re.compile(r"[^\W\d_]{2,}")
 

@@ -1,0 +1,22 @@
+"""Rules that several stages share are defined once (issue 12): each test pins one such rule to its
+single home and checks that every user agrees with it."""
+
+from __future__ import annotations
+
+from assistant.ingest.cleaning import _CODE_SYMBOLS
+from assistant.ingest.lines import TERMINAL
+from assistant.ingest.splitting import sentence_spans
+from assistant.patterns import REFERENCE_MARK
+
+MARKS = ["[3]", "[12–14]", "[4, 7]", "[1-3]", "[2,5]"]
+
+
+def test_reference_marks_are_one_pattern_for_splitting_cleaning_and_lines() -> None:
+    for mark in MARKS:
+        assert REFERENCE_MARK.fullmatch(mark)
+        text = f"Gene therapy works.{mark} It was approved in 2017."
+        assert [text[s:e] for s, e in sentence_spans(text, 0, len(text))] == [
+            f"Gene therapy works.{mark}", "It was approved in 2017."]
+        assert TERMINAL.search(f"It ends here.{mark}")
+        assert not _CODE_SYMBOLS.search(f"cited {mark} here")
+    assert _CODE_SYMBOLS.search("a [x] b")
