@@ -7,3 +7,12 @@ import re
 # A source's own reference marks inside its sentences: "[3]", "[12–14]", "[4, 7]". They are part of the
 # quoted text, never our citations, and never values (a count or a date).
 REFERENCE_MARK = re.compile(r"\[\d+(?:\s?[-–,]\s?\d+)*\]")
+
+# Our own citation markers in an answer's text, "First sentence. [1] Second sentence. [2]", with the white
+# space before each (group 1: the number). ``citation_marker`` writes one.
+CITATION_MARKER = re.compile(r"\s*\[(\d+)\]")
+
+
+def citation_marker(number: int) -> str:
+    """The marker that cites citation ``number`` in an answer's text: ``[number]``."""
+    return f"[{number}]"

@@ -20,3 +20,11 @@ def test_reference_marks_are_one_pattern_for_splitting_cleaning_and_lines() -> N
         assert TERMINAL.search(f"It ends here.{mark}")
         assert not _CODE_SYMBOLS.search(f"cited {mark} here")
     assert _CODE_SYMBOLS.search("a [x] b")
+
+
+def test_citation_markers_are_written_and_read_by_one_rule() -> None:
+    from assistant.patterns import CITATION_MARKER, citation_marker
+
+    text = f"Gene therapy works. {citation_marker(1)} It was approved in 2017.[12–14] {citation_marker(12)}"
+    assert CITATION_MARKER.findall(text) == ["1", "12"]  # a source's own "[12–14]" is not ours
+    assert CITATION_MARKER.sub("", text) == "Gene therapy works. It was approved in 2017.[12–14]"

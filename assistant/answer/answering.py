@@ -23,6 +23,7 @@ from assistant.index.embedding import Embedder
 from assistant.index.store import LoadedIndex
 from assistant.lexical import QUESTION_WORDS, STOP_WORDS, stem, words
 from assistant.models import Answer, Citation, RetrievalMode, SentenceEvidence
+from assistant.patterns import citation_marker
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def compose_answer(question: str, chosen: list[Candidate], index: LoadedIndex) -
     parts, citations = [], []
     for marker, candidate in enumerate(ordered, 1):
         sentence, chunk = candidate.sentence, candidate.chunk.chunk
-        parts.append(f"{display_text(sentence.text)} [{marker}]")
+        parts.append(f"{display_text(sentence.text)} {citation_marker(marker)}")
         citations.append(Citation(
             marker=marker,
             doc=sentence.doc_id,

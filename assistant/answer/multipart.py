@@ -17,6 +17,7 @@ from assistant.answer.conversation import resolve_follow_up
 from assistant.answer.scoring import entity_terms
 from assistant.lexical import QUESTION_WORDS, STOP_WORDS, words
 from assistant.models import Answer, Citation
+from assistant.patterns import citation_marker
 
 MAX_PARTS = 3
 MIN_PART_WORDS = 3
@@ -153,7 +154,7 @@ def _segments(answer: Answer) -> list[tuple[str, Citation]]:
     """The answer text cut into one piece per citation, each piece ending with its own marker."""
     out, position = [], 0
     for citation in sorted(answer.citations, key=lambda c: c.marker):
-        marker = f"[{citation.marker}]"
+        marker = citation_marker(citation.marker)
         expected = f"{' '.join(citation.quote.split())} {marker}"
         at = answer.text.find(expected, position)
         if at >= 0:
@@ -181,8 +182,8 @@ def merge_answers(question: str, parts: Sequence[str], answers: Sequence[Answer]
                 continue
             seen.add(key)
             marker = len(citations) + 1
-            old = f"[{citation.marker}]"
-            pieces.append(piece[: len(piece) - len(old)] + f"[{marker}]" if piece.endswith(old) else piece)
+            old = citation_marker(citation.marker)
+            pieces.append(piece[: len(piece) - len(old)] + citation_marker(marker) if piece.endswith(old) else piece)
             citations.append(citation.model_copy(update={"marker": marker}))
     missing = [(p, a) for p, a in zip(parts, answers) if a.abstained]
     pieces.extend(_not_covered(p) for p, _ in missing)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -37,10 +36,10 @@ from assistant.models import (
     Evidence,
     SentenceEvidence,
 )
+from assistant.patterns import CITATION_MARKER, citation_marker
 from assistant.service import Assistant
 
 SYSTEMS = ("naive", "dense", "bm25", "hybrid", "full")
-_MARKER = re.compile(r"\s*\[\d+\]")
 
 
 def load_questions(path: Path, split: str | None = None, limit: int | None = None) -> list[EvalQuestion]:
@@ -106,7 +105,7 @@ def naive_answer(assistant: Assistant, question: str) -> Answer:
                         passage_start=chunk.start, passage_end=chunk.end, chunk_id=chunk.chunk_id,
                         evidence=SentenceEvidence(dense_score=cosine, dense_rank=1, chunk_rank=1, score=cosine),
                         **phrase_fields(question, sentence.text, sentence.start))
-    return Answer(question=question, text=f"{display_text(sentence.text)} [1]", abstained=False,
+    return Answer(question=question, text=f"{display_text(sentence.text)} {citation_marker(1)}", abstained=False,
                   confidence=max(0.0, min(1.0, cosine)), citations=[citation], mode="dense")
 
 
@@ -132,7 +131,7 @@ def score_answer(question: EvalQuestion, answer: Answer, index: LoadedIndex, spa
         c.doc in index.documents and index.documents[c.doc].text[c.start:c.end] == c.quote for c in answer.citations)
     if answer.abstained or not question.answerable:
         return record
-    plain = _MARKER.sub("", answer.text)
+    plain = CITATION_MARKER.sub("", answer.text)
     record.contains_answer = contains_answer(plain, question.answers)
     record.exact_match = exact_match(plain, question.answers)
     record.f1 = token_f1(plain, question.answers)
@@ -147,7 +146,7 @@ def score_answer(question: EvalQuestion, answer: Answer, index: LoadedIndex, spa
     record.cited_gold_any = any(cites_gold(c) for c in answer.citations)
     record.passage_has_gold = any(
         doc == c.doc and c.passage_start <= s and e <= c.passage_end for c in answer.citations for doc, s, e in spans)
-    sentences = max(1, len(_MARKER.findall(answer.text)))
+    sentences = max(1, len(CITATION_MARKER.findall(answer.text)))
     record.cited_share = min(1.0, len(answer.citations) / sentences)
     record.hit = record.contains_answer and (record.cited_gold_any or not spans)
     return record

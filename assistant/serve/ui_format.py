@@ -6,14 +6,13 @@ Every piece of document or user text goes through ``html.escape``: a document co
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from html import escape
 
 from assistant.answer.answering import display_text
 from assistant.models import Answer, CheckReport, Citation
+from assistant.patterns import CITATION_MARKER
 
-_MARKER = re.compile(r"\s*\[(\d+)\]")
 WHOLE_DOCUMENT_LIMIT = 200_000
 WINDOW = 20_000
 
@@ -138,7 +137,7 @@ def answer_text_html(answer: Answer) -> str:
     """The answer text escaped, with each ``[n]`` turned into a clickable chip."""
     titles = {c.marker: c.title for c in answer.citations}
     parts, last = [], 0
-    for match in _MARKER.finditer(answer.text):
+    for match in CITATION_MARKER.finditer(answer.text):
         parts.append(escape(answer.text[last:match.start()]))
         marker = int(match.group(1))
         parts.append(f" <button type=\"button\" class=\"chip\" data-marker=\"{marker}\" "
