@@ -15,6 +15,7 @@ FORMAT_VERSION = 3
 
 BlockKind = Literal["content", "heading", "boilerplate"]
 RetrievalMode = Literal["hybrid", "dense", "bm25"]
+DateSource = Literal["meta", "pdf", "dateline", "file"]  # where a document's date came from (ingest/dates.py)
 
 
 class Document(BaseModel):
@@ -27,6 +28,8 @@ class Document(BaseModel):
     text: str
     sha256: str
     source_format: Literal["txt", "md", "html", "jsonl"] = "txt"
+    date: str | None = None  # ISO, as precise as known ("2014-06-21", "2026-05"); see date_source
+    date_source: DateSource | None = None
 
 
 class Block(BaseModel):
@@ -81,6 +84,8 @@ class DocumentEntry(BaseModel):
     chars: int
     chunks: int
     sentences: int
+    date: str | None = None
+    date_source: DateSource | None = None
 
 
 class Manifest(BaseModel):
@@ -142,6 +147,30 @@ class Citation(BaseModel):
     answer_start: int | None = None
     answer_end: int | None = None
     answer_phrase: str | None = None
+    date: str | None = None  # the document's date (see DocumentEntry), and where it came from
+    date_source: DateSource | None = None
+
+
+class ConflictSide(BaseModel):
+    """One sentence of a disagreement, with its document's date."""
+
+    doc: str
+    title: str
+    start: int
+    end: int
+    quote: str
+    date: str | None = None
+    date_source: DateSource | None = None
+    cited: bool = False  # one of the answer's own sentences (else a top candidate)
+
+
+class Conflict(BaseModel):
+    """Two documents that disagree about the same subject: sides newest first."""
+
+    kind: Literal["negation", "number"]
+    subject: str  # the names or terms both sentences are about
+    detail: str  # what differs: "approved / not approved", "2.1 million / 1.9 million"
+    sides: list[ConflictSide]
 
 
 class Answer(BaseModel):
@@ -157,6 +186,7 @@ class Answer(BaseModel):
     mode: RetrievalMode = "hybrid"
     timings_ms: dict[str, float] = Field(default_factory=dict)
     parts: list[str] = Field(default_factory=list)  # the sub-questions searched when a question had several parts
+    conflicts: list[Conflict] = Field(default_factory=list)  # sources that disagree (newest side first)
 
 
 class Evidence(BaseModel):

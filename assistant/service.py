@@ -11,6 +11,7 @@ from pathlib import Path
 from assistant.answer import multipart
 from assistant.answer.answering import AnswerOptions, answer_question, validate_question
 from assistant.answer.judge import JUDGE_FILE, Judge, load_judge
+from assistant.check.conflicts import find_conflicts
 from assistant.errors import IndexError_, UserInputError
 from assistant.index.build import BuildResult, Progress, build_index
 from assistant.index.embedding import Embedder, make_embedder, make_query_embedder
@@ -197,9 +198,11 @@ class Assistant:
         question = validate_question(question, options.max_question_chars)
         parts = multipart.split_question(question)
         if len(parts) < 2:
-            return answer_question(self.index, self.query_embedder, question, options, doc_filter, self.judge)
+            return answer_question(self.index, self.query_embedder, question, options, doc_filter, self.judge,
+                                   find_conflicts)
         # A question with two parts or two named subjects: answer each part on its own, then merge.
         per_part = replace(options, max_sentences=max(1, options.max_sentences // len(parts)))
-        answers = [answer_question(self.index, self.query_embedder, part, per_part, doc_filter, self.judge)
+        answers = [answer_question(self.index, self.query_embedder, part, per_part, doc_filter, self.judge,
+                                   find_conflicts)
                    for part in parts]
         return multipart.merge_answers(question, parts, answers)

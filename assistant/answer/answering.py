@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +22,7 @@ from assistant.errors import UserInputError
 from assistant.index.embedding import Embedder
 from assistant.index.store import LoadedIndex
 from assistant.lexical import QUESTION_WORDS, STOP_WORDS, stem, words
-from assistant.models import Answer, Citation, RetrievalMode, SentenceEvidence
+from assistant.models import Answer, Citation, Conflict, ConflictSide, RetrievalMode, SentenceEvidence
 from assistant.patterns import citation_marker
 
 
@@ -111,16 +111,39 @@ def compose_answer(question: str, chosen: list[Candidate], index: LoadedIndex) -
                 coverage=round(candidate.coverage, 4), chunk_rank=candidate.chunk.rank,
                 score=round(candidate.score, 4)),
             **phrase_fields(question, sentence.text, sentence.start),  # the quote is text[start:end]
+            **_date_fields(index, sentence.doc_id),
         ))
     return " ".join(parts), citations
 
 
+def _date_fields(index: LoadedIndex, doc_id: str) -> dict[str, str | None]:
+    date, source = index.dates.get(doc_id, (None, None))
+    return {"date": date, "date_source": source}
+
+
+CONFLICT_CANDIDATES = 4  # top candidates besides the chosen sentences that may show a disagreement
+
+
+def conflict_sides(index: LoadedIndex, chosen: list[Candidate], others: list[Candidate]) -> list[ConflictSide]:
+    """The chosen sentences (cited) and the best other candidates, with their documents' dates,
+    for a ``find_conflicts`` function."""
+    picked = {c.sentence.sentence_id for c in chosen}
+    rest = [c for c in others if c.sentence.sentence_id not in picked][:CONFLICT_CANDIDATES]
+    return [ConflictSide(doc=c.sentence.doc_id, title=index.titles.get(c.sentence.doc_id, c.sentence.doc_id),
+                         start=c.sentence.start, end=c.sentence.end, quote=c.sentence.text,
+                         cited=c.sentence.sentence_id in picked, **_date_fields(index, c.sentence.doc_id))
+            for c in [*chosen, *rest]]
+
+
 def answer_question(index: LoadedIndex, embedder: Embedder | None, question: str, options: AnswerOptions,
-                    doc_filter: Collection[str] | None = None, judge: Judge | None = None) -> Answer:
+                    doc_filter: Collection[str] | None = None, judge: Judge | None = None,
+                    find_conflicts: Callable[[list[ConflictSide]], list[Conflict]] | None = None) -> Answer:
     """Answer a question from the index with cited sentences, or abstain with a reason.
 
     With a ``judge``, its calibrated probability chooses the sentences and decides abstention;
-    without one (``ASSISTANT_JUDGE=rules``), the rule-based score and confidence do.
+    without one (``ASSISTANT_JUDGE=rules``), the rule-based score and confidence do. With
+    ``find_conflicts`` (``check.conflicts.find_conflicts``), an answer lists the disagreements
+    between its sentences and the top candidates.
     """
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -164,6 +187,10 @@ def answer_question(index: LoadedIndex, embedder: Embedder | None, question: str
     vectors = np.stack([index.sentence_vectors[c.sentence.sentence_id] for c in candidates])
     picked = select_mmr(list(range(len(candidates))), scores, vectors, options.max_sentences)
     text, citations = compose_answer(question, [candidates[i] for i in picked], index)
+    conflicts = []
+    if find_conflicts is not None:
+        ranked = [candidates[i] for i in sorted(range(len(candidates)), key=lambda i: -scores[i])]
+        conflicts = find_conflicts(conflict_sides(index, [candidates[i] for i in picked], ranked))
     timings["composition_ms"] = (time.perf_counter() - clock) * 1000
     return Answer(question=question, text=text, abstained=False, reason=None, confidence=round(conf, 4),
-                  citations=citations, mode=options.mode, timings_ms=timings)
+                  citations=citations, mode=options.mode, timings_ms=timings, conflicts=conflicts)

@@ -199,4 +199,5 @@ def merge_answers(question: str, parts: Sequence[str], answers: Sequence[Answer]
         reason = "; ".join(f"\"{p}\": {a.reason}" for p, a in missing)
     return Answer(question=question, text=" ".join(pieces), abstained=not answered, reason=reason,
                   confidence=confidence, citations=citations, mode=answers[0].mode if answers else "hybrid",
-                  timings_ms=dict(timings), parts=list(parts))
+                  timings_ms=dict(timings), parts=list(parts),
+                  conflicts=[c for a in answered for c in a.conflicts])

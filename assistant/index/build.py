@@ -157,7 +157,8 @@ def _build_locked(documents: list[Document], index_dir: Path, embedder: Embedder
         doc_chunks = chunk_sentences(doc, doc_sentences, chunking)
         chunks.extend(doc_chunks)
         entries[doc.doc_id] = DocumentEntry(sha256=doc.sha256, title=doc.title, chars=len(doc.text),
-                                            chunks=len(doc_chunks), sentences=len(doc_sentences))
+                                            chunks=len(doc_chunks), sentences=len(doc_sentences),
+                                            date=doc.date, date_source=doc.date_source)
 
     dimension = embedder.dimension
     cache = _previous_vectors(index_dir, embedder.name, dimension)

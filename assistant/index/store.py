@@ -60,6 +60,11 @@ class LoadedIndex:
         """Document id to title (built once)."""
         return {doc_id: entry.title for doc_id, entry in self.manifest.documents.items()}
 
+    @cached_property
+    def dates(self) -> dict[str, tuple[str | None, str | None]]:
+        """Document id to (date, where the date came from), both None when unknown (built once)."""
+        return {doc_id: (entry.date, entry.date_source) for doc_id, entry in self.manifest.documents.items()}
+
     def _cached_terms(self, key: int | str, text: str) -> frozenset[str]:
         cached = self._terms_cache.get(key)
         if cached is None:

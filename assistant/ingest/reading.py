@@ -16,6 +16,7 @@ from pathlib import Path
 
 from assistant.errors import UserInputError
 from assistant.ingest.cleaning import find_title
+from assistant.ingest.dates import find_date, parse_date
 from assistant.models import Document
 
 log = logging.getLogger(__name__)
@@ -94,17 +95,21 @@ def mask_html(html: str) -> str:
     return "".join(chars)
 
 
-def make_document(doc_id: str, raw: str, source_format: str) -> Document:
-    """Build a Document from decoded text; HTML is masked, everything else kept as is."""
+def make_document(doc_id: str, raw: str, source_format: str, mtime: float | None = None) -> Document:
+    """Build a Document from decoded text; HTML is masked, everything else kept as is. Its date
+    comes from ``find_date`` (``mtime``, the file's time, is the last resort)."""
     # a lone surrogate (a JSON "\\ud800" escape) cannot be written as UTF-8: U+FFFD keeps every offset
     raw = _LONE_SURROGATE.sub("\ufffd", raw)
     text = mask_html(raw) if source_format == "html" else raw
+    dated = find_date(raw, text, source_format, mtime)
     return Document(
         doc_id=doc_id,
         title=find_title(text, fallback=Path(doc_id).stem),
         text=text,
         sha256=sha256_text(raw),
         source_format=source_format,  # type: ignore[arg-type]
+        date=dated.date if dated else None,
+        date_source=dated.source if dated else None,
     )
 
 
@@ -124,7 +129,7 @@ def read_file(path: Path, doc_id: str) -> Document:
     text = decode_bytes(data, doc_id)
     if not text.strip():
         raise UserInputError(f"{doc_id}: empty document, skipped")
-    return make_document(doc_id, text, SUPPORTED_SUFFIXES[suffix])
+    return make_document(doc_id, text, SUPPORTED_SUFFIXES[suffix], mtime=path.stat().st_mtime)
 
 
 def read_folder(folder: Path) -> CorpusReadResult:
@@ -183,6 +188,8 @@ def read_jsonl(path: Path) -> CorpusReadResult:
         doc = make_document(doc_id, text, "jsonl")
         if row.get("title"):
             doc = doc.model_copy(update={"title": _LONE_SURROGATE.sub("\ufffd", str(row["title"]))})
+        if row.get("date") and parse_date(str(row["date"])):
+            doc = doc.model_copy(update={"date": parse_date(str(row["date"])), "date_source": "meta"})
         result.documents.append(doc)
     return result
 
