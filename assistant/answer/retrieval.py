@@ -11,7 +11,7 @@ import numpy as np
 from assistant.answer.scoring import reciprocal_rank_fusion
 from assistant.index.store import LoadedIndex
 from assistant.lexical import terms
-from assistant.models import RetrievalMode, RetrievedChunk
+from assistant.models import RetrievalMode, RetrievedChunk, System
 
 CANDIDATE_DEPTH = 50
 
@@ -62,7 +62,7 @@ def lexical_search(index: LoadedIndex, question: str, depth: int,
 
 
 def retrieve(index: LoadedIndex, question: str, query_vector: np.ndarray | None, k: int,
-             mode: RetrievalMode = "hybrid", doc_filter: Collection[str] | None = None,
+             mode: RetrievalMode = System.HYBRID, doc_filter: Collection[str] | None = None,
              weights: tuple[float, float] = (1.0, 1.0), timings: dict[str, float] | None = None
              ) -> list[RetrievedChunk]:
     """The ``k`` best chunks for a question in the given mode, with ranks from each retriever.

@@ -35,11 +35,12 @@ from assistant.models import (
     EvalReport,
     Evidence,
     SentenceEvidence,
+    System,
 )
 from assistant.patterns import CITATION_MARKER, citation_marker
 from assistant.service import Assistant
 
-SYSTEMS = ("naive", "dense", "bm25", "hybrid", "full")
+SYSTEMS = tuple(s.value for s in System)
 
 
 def load_questions(path: Path, split: str | None = None, limit: int | None = None) -> list[EvalQuestion]:
@@ -93,7 +94,7 @@ def naive_answer(assistant: Assistant, question: str) -> Answer:
     index = assistant.index
     question = validate_question(question, assistant.settings.max_question_chars)
     vector = assistant.embedder.encode([question])[0]
-    hits = retrieve(index, question, vector, 1, "dense")
+    hits = retrieve(index, question, vector, 1, System.DENSE)
     if not hits:
         return Answer(question=question, text="", abstained=True, reason="empty index", confidence=0.0)
     chunk = hits[0].chunk
@@ -106,18 +107,18 @@ def naive_answer(assistant: Assistant, question: str) -> Answer:
                         evidence=SentenceEvidence(dense_score=cosine, dense_rank=1, chunk_rank=1, score=cosine),
                         **phrase_fields(question, sentence.text, sentence.start))
     return Answer(question=question, text=f"{display_text(sentence.text)} {citation_marker(1)}", abstained=False,
-                  confidence=max(0.0, min(1.0, cosine)), citations=[citation], mode="dense")
+                  confidence=max(0.0, min(1.0, cosine)), citations=[citation], mode=System.DENSE)
 
 
 def system_answer(assistant: Assistant, system: str, question: str) -> Answer:
     """Answer with one of the compared systems."""
-    if system == "naive":
+    if system == System.NAIVE:
         return naive_answer(assistant, question)
-    if system in ("dense", "bm25"):
-        return assistant.ask(question, mode=system)  # type: ignore[arg-type]
-    if system == "hybrid":  # plain reciprocal rank fusion, equal weights
-        return assistant.ask(question, mode="hybrid", fusion_weights=(1.0, 1.0))
-    if system == "full":
+    if system in (System.DENSE, System.BM25):
+        return assistant.ask(question, mode=System(system))
+    if system == System.HYBRID:  # plain reciprocal rank fusion, equal weights
+        return assistant.ask(question, mode=System.HYBRID, fusion_weights=(1.0, 1.0))
+    if system == System.FULL:
         return assistant.ask(question)
     raise UserInputError(f"unknown system {system!r}; choose from {', '.join(SYSTEMS)}")
 
@@ -170,12 +171,13 @@ def run_evaluation(assistant: Assistant, questions: Sequence[EvalQuestion], syst
         spans = evidence_spans(question, index)
         vector = assistant.query_embedder.encode([question.question])[0] if question.question.strip() else None
         for system in systems:
-            mode = {"naive": "dense", "dense": "dense", "bm25": "bm25"}.get(system, assistant.settings.mode)
+            mode = {System.NAIVE: System.DENSE, System.DENSE: System.DENSE, System.BM25: System.BM25}.get(
+                system, assistant.settings.mode)
             started = time.perf_counter()
             try:
                 answer = system_answer(assistant, system, question.question)
                 latency = (time.perf_counter() - started) * 1000
-                weights = (1.0, 1.0) if system == "hybrid" else \
+                weights = (1.0, 1.0) if system == System.HYBRID else \
                     (assistant.settings.dense_weight, assistant.settings.lexical_weight)
                 ranks = retrieval_ranks(index, question.question, mode, weights, spans, vector) if spans else []
                 record = score_answer(question, answer, index, spans, ranks)

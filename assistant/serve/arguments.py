@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from assistant.errors import UserInputError
+from assistant.models import RETRIEVAL_MODES, System
 from assistant.settings import Settings
 
 
@@ -31,6 +32,11 @@ def _positive(value: str) -> int:
 
 
 
+def _default(name: str) -> object:
+    """A setting's default as ``Settings`` declares it: help texts never restate one."""
+    return Settings.model_fields[name].default
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser for every subcommand."""
     parser = _Parser(prog="assistant", description="Cited extractive answers over a document collection.")
@@ -38,8 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--corpus", type=Path, help="corpus folder or .jsonl file (default: corpus/)")
-        p.add_argument("--index", type=Path, help="index folder (default: index/)")
+        p.add_argument("--corpus", type=Path, help=f"corpus folder or .jsonl file (default: {_default('corpus')}/)")
+        p.add_argument("--index", type=Path, help=f"index folder (default: {_default('index')}/)")
         p.add_argument("--model", help="sentence-transformers model path or name")
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
@@ -48,9 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     def answering(p: argparse.ArgumentParser) -> None:
         common(p)
-        p.add_argument("--k", type=_positive, help="passages to retrieve (default 8)")
-        p.add_argument("--max-sentences", type=_positive, help="most sentences in an answer (default 2)")
-        p.add_argument("--mode", choices=["hybrid", "dense", "bm25"], help="retrieval mode (default hybrid)")
+        p.add_argument("--k", type=_positive, help=f"passages to retrieve (default {_default('k')})")
+        p.add_argument("--max-sentences", type=_positive,
+                       help=f"most sentences in an answer (default {_default('max_sentences')})")
+        p.add_argument("--mode", choices=[m.value for m in RETRIEVAL_MODES],
+                       help=f"retrieval mode (default {_default('mode')})")
         p.add_argument("--doc", action="append", dest="docs", help="only search this document (repeatable)")
 
     p_ask = sub.add_parser("ask", help="answer one question")
@@ -98,8 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_eval.add_argument("--questions", type=Path, help="question set (.jsonl)")
     p_eval.add_argument("--claims", type=Path, help="labelled claim set (.jsonl) for the citation checker")
     p_eval.add_argument("--out", type=Path, help="report folder (default evals/runs/<timestamp>/)")
-    p_eval.add_argument("--systems", default="naive,dense,bm25,hybrid,full",
-                        help="comma-separated systems: naive, dense, bm25, hybrid, full")
+    p_eval.add_argument("--systems", default=",".join(System),
+                        help=f"comma-separated systems: {', '.join(System)}")
     p_eval.add_argument("--split", choices=["dev", "test"], help="only questions of this split")
     p_eval.add_argument("--limit", type=_positive, help="only the first N questions")
     p_eval.add_argument("--compare", type=Path, help="an earlier run folder: add deltas and flipped questions")

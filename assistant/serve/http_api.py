@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from assistant.errors import AssistantError, UserInputError
+from assistant.models import RETRIEVAL_MODES
 from assistant.service import Assistant
 
 MAX_BODY_BYTES = 1_000_000
@@ -32,8 +33,9 @@ MAX_BODY_BYTES = 1_000_000
 
 def ask_arguments_problem(max_sentences: Any, mode: Any, documents: Any) -> str | None:
     """Why the arguments of an API call to ``ask`` are unusable (one line), or None."""
-    if mode not in ("hybrid", "dense", "bm25"):
-        return f"unknown mode {str(mode)[:40]!r}; use hybrid, dense or bm25"
+    if mode not in RETRIEVAL_MODES:
+        *first, last = RETRIEVAL_MODES
+        return f"unknown mode {str(mode)[:40]!r}; use {', '.join(first)} or {last}"
     try:
         count = float(max_sentences)  # 2, 2.0 and "2" are fine
     except (TypeError, ValueError):

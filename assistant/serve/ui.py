@@ -14,7 +14,7 @@ import gradio as gr
 
 from assistant.answer.conversation import resolve_follow_up
 from assistant.errors import AssistantError
-from assistant.models import Answer
+from assistant.models import RETRIEVAL_MODES, Answer, System
 from assistant.serve.http_api import ask_arguments_problem
 from assistant.serve.ui_corpus import corpus_tab, documents_table_ids
 from assistant.serve.ui_format import (
@@ -100,7 +100,8 @@ def build_app(assistant: Assistant, questions_dir: Path = Path("evals/questions"
                 with gr.Column(scale=1):
                     max_sentences = gr.Slider(1, 3, value=assistant.settings.max_sentences, step=1,
                                               label="Sentences per answer")
-                    mode = gr.Radio(["hybrid", "dense", "bm25"], value=assistant.settings.mode, label="Retrieval")
+                    mode = gr.Radio([m.value for m in RETRIEVAL_MODES], value=str(assistant.settings.mode),
+                                    label="Retrieval")
                     docs = gr.Dropdown(choices=doc_ids(), multiselect=True, label="Only these documents",
                                        elem_id="doc-filter")
                     clear = gr.Button("New conversation")
@@ -138,7 +139,7 @@ def build_app(assistant: Assistant, questions_dir: Path = Path("evals/questions"
             sets = sorted(str(p) for p in questions_dir.glob("*.jsonl")) if questions_dir.exists() else []
             question_set = gr.Dropdown(choices=sets, value=sets[0] if sets else None, label="Question set")
             with gr.Row():
-                systems = gr.CheckboxGroup(["naive", "dense", "bm25", "hybrid", "full"], value=["naive", "full"],
+                systems = gr.CheckboxGroup([s.value for s in System], value=[System.NAIVE.value, System.FULL.value],
                                            label="Systems")
                 limit = gr.Number(value=0, precision=0, label="Limit (0 = all questions)")
             run = gr.Button("Run evaluation")
