@@ -90,22 +90,37 @@ class Assistant:
             return f"corpus changed: {len(changed)} changed, {len(added)} added, {len(removed)} removed"
         return None
 
-    def ensure_index(self, corpus: Path | None = None, progress: Progress | None = None) -> BuildResult | None:
-        """Build the index when it is missing, stale or built with other settings."""
+    def ensure_index(self, corpus: Path | None = None, progress: Progress | None = None,
+                     rebuild: bool = True) -> BuildResult | None:
+        """Build the index when it is missing, stale or built with other settings.
+
+        A damaged index (a manifest or file failing its check) is reported by name in ``warnings``
+        before the rebuild; with ``rebuild=False`` it raises IndexError_ instead, and a stale index
+        is used as it is (with a warning)."""
         corpus = corpus or self.settings.corpus
         if not corpus.exists():
             if read_manifest(self.settings.index) is None:
                 raise UserInputError(f"corpus folder not found: {corpus}")
             return None
-        reason = self.stale_reason(corpus)
-        if reason is None:
-            try:
-                self.index  # up to date by its manifest; verify its files too (a damaged one is rebuilt)
+        damage = None
+        try:
+            read_manifest(self.settings.index)  # a damaged manifest raises here, naming the key
+            reason = self.stale_reason(corpus)
+            if reason is None:
+                self.index  # up to date by its manifest; verify its files too
                 return None
-            except IndexError_ as exc:
-                reason = str(exc)
+        except IndexError_ as exc:
+            reason = damage = str(exc).removesuffix("; rebuild with `assistant index`")
+        if not rebuild:
+            if damage is not None or read_manifest(self.settings.index) is None:
+                raise IndexError_(f"{damage or reason}; not rebuilt (--no-rebuild): rebuild with `assistant index`")
+            self.warnings = [f"the index is stale ({reason}); not rebuilt (--no-rebuild)"]
+            return None
         log.info("rebuilding index: %s", reason)
-        return self.build(corpus, progress)
+        built = self.build(corpus, progress)
+        if damage is not None:
+            self.warnings.insert(0, f"{damage}; rebuilt it from {corpus}")
+        return built
 
     def add_document(self, name: str, data: bytes, progress: Progress | None = None) -> str:
         """Validate an upload, store it in the corpus folder and update the index in place.

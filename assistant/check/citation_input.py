@@ -184,7 +184,12 @@ def parse_input(text: str, documents: Mapping[str, str]) -> ParsedInput:
             contract = json.loads(stripped)
         except ValueError:
             contract = None
+        except RecursionError as exc:
+            raise UserInputError("the answer JSON is nested too deeply to read") from exc
         if isinstance(contract, dict) and "text" in contract and "citations" in contract:
+            problem = contract_problem(contract)
+            if problem:
+                raise UserInputError(f"malformed answer JSON: {problem}")
             return _parse_contract(contract, documents)
     if _HTML_TAG.search(text):
         text = mask_html(text)
@@ -208,6 +213,38 @@ def parse_input(text: str, documents: Mapping[str, str]) -> ParsedInput:
                 if resolve_reference(marker, documents) is None:
                     errors.append(f"marker [{marker}] names an unknown document")
     return ParsedInput(body=body, claims=claims, references=references, errors=errors)
+
+
+def contract_problem(contract: dict) -> str | None:
+    """What makes an answer contract unusable for checking (naming the field), or None.
+
+    ``text`` must be a string, ``citations`` a list (or null) of objects whose ``marker`` is a
+    whole number (or its digits) and whose ``doc`` is a string."""
+    if not isinstance(contract.get("text"), str):
+        return f"field 'text' must be a string, not {_json_type(contract.get('text'))}"
+    citations = contract.get("citations")
+    if citations is None:
+        return None
+    if not isinstance(citations, list):
+        return f"field 'citations' must be a list, not {_json_type(citations)}"
+    for i, citation in enumerate(citations):
+        if not isinstance(citation, dict):
+            return f"field 'citations[{i}]' must be an object, not {_json_type(citation)}"
+        marker = citation.get("marker")
+        if isinstance(marker, bool) or not (isinstance(marker, int) or (isinstance(marker, str) and marker.isdigit())):
+            return f"field 'citations[{i}].marker' must be a whole number, not {_json_type(marker)}"
+        if not isinstance(citation.get("doc"), str):
+            return f"field 'citations[{i}].doc' must be a string, not {_json_type(citation.get('doc'))}"
+    return None
+
+
+def _json_type(value: object) -> str:
+    """The JSON name of a value's type, for messages."""
+    if value is None:
+        return "null"
+    names = {bool: "true/false", int: "a number", float: "a number", str: "a string", list: "a list",
+             dict: "an object"}
+    return names.get(type(value), type(value).__name__)
 
 
 def _parse_contract(contract: dict, documents: Mapping[str, str]) -> ParsedInput:

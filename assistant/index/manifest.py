@@ -24,6 +24,8 @@ import hashlib
 import shutil
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from assistant.errors import IndexError_
 from assistant.ingest.faults import fault_point
 from assistant.models import FORMAT_VERSION, ChunkingSettings, Document, Manifest
@@ -66,8 +68,23 @@ def read_manifest(index_dir: Path) -> Manifest | None:
         return Manifest.model_validate_json(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise IndexError_(f"{path} is missing; rebuild with `assistant index`") from exc
+    except ValidationError as exc:
+        raise IndexError_(f"{path} is damaged ({manifest_problem(exc)}); rebuild with `assistant index`") from exc
     except (OSError, ValueError) as exc:
         raise IndexError_(f"{path} is unreadable or corrupt; rebuild with `assistant index`") from exc
+
+
+def manifest_problem(error: ValidationError) -> str:
+    """The first problem of a manifest that failed validation, naming the key: "key 'chunking' is
+    missing", "key 'documents.a.txt.sha256' is not valid (Input should be a valid string)", or
+    "not JSON"."""
+    first = error.errors()[0]
+    if first["type"] == "json_invalid":
+        return "not JSON"
+    key = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    if first["type"] == "missing":
+        return f"key {key!r} is missing"
+    return f"key {key!r} is not valid ({first['msg']})"
 
 def settings_mismatch(manifest: Manifest, model: str, chunking: ChunkingSettings,
                       dimension: int | None = None) -> str | None:

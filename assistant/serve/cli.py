@@ -53,16 +53,21 @@ def _cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _open_assistant(settings: Settings, explicit_corpus: bool):
+def _open_assistant(settings: Settings, explicit_corpus: bool, rebuild: bool = True):
     """An Assistant whose index is fresh for its corpus: the one given with --corpus, else the
-    one the index was built from, else the default corpus when there is no index yet."""
+    one the index was built from, else the default corpus when there is no index yet (or its
+    manifest is damaged). Without ``rebuild`` a damaged index is refused, a stale one kept."""
+    from assistant.errors import IndexError_
     from assistant.index.manifest import read_manifest
     from assistant.service import Assistant
 
     assistant = Assistant(settings)
     corpus: Path | None = settings.corpus if explicit_corpus else None
     if corpus is None:
-        manifest = read_manifest(settings.index)
+        try:
+            manifest = read_manifest(settings.index)
+        except IndexError_:  # ensure_index reports the damage, then rebuilds or refuses
+            manifest = None
         if manifest is None:
             corpus = settings.corpus
         elif manifest.corpus and Path(manifest.corpus).exists():
@@ -70,7 +75,7 @@ def _open_assistant(settings: Settings, explicit_corpus: bool):
             # uploads and removals must go to the folder this index was built from
             assistant.settings = settings.model_copy(update={"corpus": corpus})
     if corpus is not None:
-        built = assistant.ensure_index(corpus, progress=_progress_printer())
+        built = assistant.ensure_index(corpus, progress=_progress_printer(), rebuild=rebuild)
         if built is not None:
             print(f"index updated in {built.seconds:.1f}s", file=sys.stderr)
         for warning in assistant.warnings:
@@ -82,7 +87,7 @@ def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from assistant.answer.answering import validate_question
 
     validate_question(args.question, settings.max_question_chars)  # fail before any index build
-    assistant = _open_assistant(settings, args.corpus is not None)
+    assistant = _open_assistant(settings, args.corpus is not None, not getattr(args, "no_rebuild", False))
     answer = assistant.ask(args.question, doc_filter=args.docs)
     if args.json:
         print(answer.model_dump_json(indent=2))
@@ -92,7 +97,7 @@ def _cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
-    assistant = _open_assistant(settings, args.corpus is not None)
+    assistant = _open_assistant(settings, args.corpus is not None, not getattr(args, "no_rebuild", False))
     index = assistant.index
     print(f"Ask about {len(index.manifest.documents)} documents in {settings.corpus}. Empty line or Ctrl-D quits.")
     while True:
@@ -147,7 +152,7 @@ def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     questions = load_questions(args.questions, split=args.split, limit=args.limit)
     if args.corpus is not None and args.index is None:
         settings = settings.model_copy(update={"index": _corpus_cache_dir(settings.corpus)})
-    assistant = _open_assistant(settings, args.corpus is not None)
+    assistant = _open_assistant(settings, args.corpus is not None, not getattr(args, "no_rebuild", False))
     bar = tqdm(total=len(questions) * len(systems), desc="questions", unit="answer", file=sys.stderr)
     records = run_evaluation(assistant, questions, systems, progress=lambda done, total: bar.update(done - bar.n))
     bar.close()
@@ -185,7 +190,7 @@ def _cmd_check(args: argparse.Namespace, settings: Settings) -> int:
     if b"\x00" in data[:4096]:
         raise UserInputError(f"{args.file}: looks binary, expected text")
     text = data.decode("utf-8", errors="replace")
-    assistant = _open_assistant(settings, args.corpus is not None)
+    assistant = _open_assistant(settings, args.corpus is not None, not getattr(args, "no_rebuild", False))
     report = assistant.check(text)
     if args.json:
         print(report.model_dump_json(indent=2))
@@ -204,7 +209,7 @@ def _eval_claims(args: argparse.Namespace, settings: Settings) -> int:
     claims = load_claims(args.claims)
     if args.limit:
         claims = claims[: args.limit]
-    assistant = _open_assistant(settings, args.corpus is not None)
+    assistant = _open_assistant(settings, args.corpus is not None, not getattr(args, "no_rebuild", False))
     bar = tqdm(total=len(claims), desc="claims", unit="claim", file=sys.stderr)
     evaluation = run_claims(assistant, claims, progress=lambda done, total: bar.update(done - bar.n))
     bar.close()
@@ -244,7 +249,7 @@ def _cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    assistant = _open_assistant(settings, args.corpus is not None)
+    assistant = _open_assistant(settings, args.corpus is not None, not getattr(args, "no_rebuild", False))
     assistant.index  # load (and verify) before accepting requests
     assistant.query_embedder.encode(["warm up"])
     from assistant.serve.http_api import plain_routes
