@@ -61,16 +61,23 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"retrieval mode (default {_default('mode')})")
         p.add_argument("--doc", action="append", dest="docs", help="only search this document (repeatable)")
 
+    def no_rebuild(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--no-rebuild", action="store_true",
+                       help="never rebuild the index: refuse a damaged one, use a stale one as it is")
+
     p_ask = sub.add_parser("ask", help="answer one question")
     answering(p_ask)
+    no_rebuild(p_ask)
     p_ask.add_argument("question", help="the question")
     p_ask.add_argument("--json", action="store_true", help="print the answer contract as JSON")
 
     p_chat = sub.add_parser("chat", help="interactive terminal chat")
     answering(p_chat)
+    no_rebuild(p_chat)
 
     p_check = sub.add_parser("check", help="check the citations of a text (exit 3 when any claim fails)")
     common(p_check)
+    no_rebuild(p_check)
     p_check.add_argument("file", help="file to check, or - for standard input")
     p_check.add_argument("--json", action="store_true", help="print the check report as JSON")
 
@@ -91,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_serve = sub.add_parser("serve", help="start the browser UI")
     common(p_serve)
+    no_rebuild(p_serve)
     p_serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, local only)")
     p_serve.add_argument("--port", type=_positive, default=7860, help="port (default 7860)")
     p_serve.add_argument("--queue-size", type=_positive, default=64, help="requests that may wait (default 64)")

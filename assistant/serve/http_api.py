@@ -65,6 +65,8 @@ async def _json_object(request: Request) -> dict | JSONResponse:
         value = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return _error(400, "the request body is not JSON")
+    except RecursionError:
+        return _error(400, "the request body is JSON nested too deeply")
     if not isinstance(value, dict):
         return _error(400, "the request body must be a JSON object")
     return value
