@@ -30,14 +30,16 @@ def test_negation_and_number_conflicts_by_hand() -> None:
     assert negation_conflict(NEW, "The FDA approved Luxturna after a review.") is None
     assert number_conflict("Zolgensma costs 2.1 million dollars.", "Zolgensma costs 1.9 million dollars.") == (
         "“2.1 million” / “1.9 million”")
-    assert number_conflict("Zolgensma costs 2.1 million dollars.", "Zolgensma cost 2.1 million dollars in 2019.") is None
+    same = "Zolgensma cost 2.1 million dollars in 2019."
+    assert number_conflict("Zolgensma costs 2.1 million dollars.", same) is None
     # bare numbers (years, counts) are too often about different events
     assert number_conflict("Luxturna was tested in 2007.", "Luxturna was approved in 2017.") is None
 
 
 def test_find_conflicts_orders_sides_newest_first_and_needs_a_cited_side() -> None:
     old, new = side("a", OLD, "2014-06-21", cited=True), side("b", NEW, "2018-01")
-    price_a, price_b = side("c", "Zolgensma costs 2.1 million dollars."), side("d", "Zolgensma costs 1.9 million dollars.")
+    price_a = side("c", "Zolgensma costs 2.1 million dollars.")
+    price_b = side("d", "Zolgensma costs 1.9 million dollars.")
     conflicts = find_conflicts([old, new, price_a, price_b])
     assert len(conflicts) == 1  # the price pair has no cited side
     conflict = conflicts[0]

@@ -82,4 +82,5 @@ def test_the_index_manifest_and_citations_carry_dates(tmp_path: Path) -> None:
     answer = assistant.ask("When was Vorelix approved by the FDA?")
     assert not answer.abstained
     for citation in answer.citations:
-        assert (citation.date, citation.date_source) == (documents[citation.doc].date, documents[citation.doc].date_source)
+        entry = documents[citation.doc]
+        assert (citation.date, citation.date_source) == (entry.date, entry.date_source)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from assistant.answer.scoring import entity_terms
 from assistant.lexical import QUESTION_WORDS, STOP_WORDS, stem, words
+from assistant.models import Answer
 
 _PRONOUN = re.compile(r"\b(it|its|they|them|their|this|that|these|those|he|she|him|her|his)\b", re.I)
 _FOLLOW_UP_MAX_WORDS = 8
@@ -51,3 +52,15 @@ def resolve_follow_up(question: str, previous: Sequence[str],
     else:
         replacement = subject
     return question[: match.start()] + replacement + question[match.end():]
+
+
+def ask_in_conversation(ask: Callable[[str], Answer], question: str, asked: list[str],
+                        document_frequency: Mapping[str, int] | None = None) -> Answer:
+    """One turn of a conversation, the same in the browser and the terminal: resolve a follow-up
+    against the questions searched so far (``asked``), answer the searched question with ``ask``,
+    append it to ``asked``, and return the answer with the question as typed and, when they
+    differ, the one searched for (``searched_question``)."""
+    searched = resolve_follow_up(question, asked, document_frequency)
+    answer = ask(searched)
+    asked.append(searched)
+    return answer.model_copy(update={"question": question.strip(), "searched_question": searched})

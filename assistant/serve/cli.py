@@ -100,6 +100,9 @@ def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     assistant = _open_assistant(settings, args.corpus is not None, not getattr(args, "no_rebuild", False))
     index = assistant.index
     print(f"Ask about {len(index.manifest.documents)} documents in {settings.corpus}. Empty line or Ctrl-D quits.")
+    from assistant.answer.conversation import ask_in_conversation
+
+    asked: list[str] = []
     while True:
         try:
             question = input("\n? ")
@@ -108,8 +111,10 @@ def _cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
             return 0
         if not question.strip():
             return 0
-        try:
-            print(format_answer_text(assistant.ask(question, doc_filter=args.docs)))
+        try:  # a follow-up ("How much does it cost?") is resolved as in the browser
+            answer = ask_in_conversation(lambda q: assistant.ask(q, doc_filter=args.docs), question, asked,
+                                         index.sentence_df)
+            print(format_answer_text(answer))
         except UserInputError as exc:
             print(f"error: {exc}")
 

@@ -8,14 +8,30 @@ from assistant.models import Answer, CheckReport
 def format_answer_text(answer: Answer) -> str:
     """A readable plain-text answer: the text, the confidence, then one line per citation (with the
     phrase that answers a short-fact question, when the cited sentence holds one)."""
+    searched = ""
+    if answer.searched_question and answer.searched_question != answer.question:
+        searched = f"(searched for: {answer.searched_question})\n"
     if answer.abstained:
-        return f"The documents don't say: {answer.reason}. (confidence {answer.confidence:.2f})"
-    lines = [answer.text, "", f"confidence {answer.confidence:.2f}"]
+        return f"{searched}The documents don't say: {answer.reason}. (confidence {answer.confidence:.2f})"
+    lines = [searched + answer.text, "", f"confidence {answer.confidence:.2f}"]
     for citation in answer.citations:
         phrase = f', answer "{citation.answer_phrase}"' if citation.answer_phrase else ""
-        lines.append(f"[{citation.marker}] {citation.doc} ({citation.title}), characters "
-                     f"{citation.start}-{citation.end}{phrase}")
+        date = date_label(citation.date, citation.date_source)
+        lines.append(f"[{citation.marker}] {citation.doc} ({citation.title}{date}), "
+                     f"characters {citation.start}-{citation.end}{phrase}")
+    for conflict in answer.conflicts:
+        lines.append(f"Sources disagree ({conflict.detail}), newest first:")
+        lines.extend(f"  {side.title}{date_label(side.date, side.date_source) or ', undated'}: "
+                     f"\"{' '.join(side.quote.split())}\"" for side in conflict.sides)
     return "\n".join(lines)
+
+
+def date_label(date: str | None, source: str | None) -> str:
+    """", 2014-06-21" for a document's date, ", file date 2026-12-02" when only the file's time
+    gave it, "" when unknown."""
+    if not date:
+        return ""
+    return f", file date {date}" if source == "file" else f", {date}"
 
 
 VERDICT_COLOURS = {"verbatim": "32", "supported": "32", "mismatch": "31", "wrong-source": "33",
