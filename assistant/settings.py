@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -11,6 +12,22 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from assistant.models import ChunkingSettings, RetrievalMode, System
 
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
+
+# Models load from local files only (the bundled one is an installed package; nothing is downloaded), and
+# quietly. Set before transformers or sentence-transformers is imported.
+LOCAL_MODELS_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+                    "TOKENIZERS_PARALLELISM": "false"}
+
+
+def use_local_models() -> None:
+    """Set ``LOCAL_MODELS_ENV`` in this process, where the environment does not already say otherwise."""
+    for name, value in LOCAL_MODELS_ENV.items():
+        os.environ.setdefault(name, value)
+
+
+def local_models_env() -> dict[str, str]:
+    """This process's environment with ``LOCAL_MODELS_ENV``, for a child process that loads a model."""
+    return {**os.environ, **LOCAL_MODELS_ENV}
 
 
 class Settings(BaseSettings):

@@ -4,6 +4,8 @@ single home and checks that every user agrees with it."""
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 from assistant.ingest.cleaning import _CODE_SYMBOLS
 from assistant.ingest.lines import TERMINAL
@@ -55,3 +57,17 @@ def test_one_enum_names_every_system_and_mode() -> None:
     assert json.loads(answer.model_dump_json())["mode"] == json.loads(json.dumps(answer.model_dump()))["mode"] == "bm25"
     with pytest.raises(ValueError, match="Input should be 'hybrid', 'dense' or 'bm25'"):
         Settings(mode="naive")
+
+
+def test_local_model_environment_is_set_up_in_one_place(monkeypatch) -> None:
+    from assistant.settings import LOCAL_MODELS_ENV, local_models_env, use_local_models
+
+    for name in LOCAL_MODELS_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")  # the caller's own choice stands in this process
+    use_local_models()
+    assert local_models_env()["HF_HUB_OFFLINE"] == "1"  # a child always loads local files
+    assert os.environ["HF_HUB_OFFLINE"] == "0" and os.environ["TRANSFORMERS_OFFLINE"] == "1"
+    package = Path(__file__).resolve().parents[1] / "assistant"
+    writers = [p.name for p in package.rglob("*.py") if '"HF_HUB_OFFLINE"' in p.read_text(encoding="utf-8")]
+    assert writers == ["settings.py"]

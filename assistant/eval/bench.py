@@ -23,7 +23,7 @@ import numpy as np
 from assistant.eval.bench_http import http_latency
 from assistant.eval.bench_report import write_bench_report
 from assistant.eval.timing import peak_rss_mb, rss_mb, stats, warm_latency
-from assistant.settings import Settings
+from assistant.settings import Settings, local_models_env
 
 
 def cold_start(index: Path, question: str, settings: Settings) -> dict[str, float]:
@@ -50,7 +50,7 @@ def cold_start(index: Path, question: str, settings: Settings) -> dict[str, floa
     )
     started = time.perf_counter()
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                            env={**os.environ, "HF_HUB_OFFLINE": "1"})
+                            env=local_models_env())
     total = time.perf_counter() - started
     stages = json.loads(result.stdout.strip().splitlines()[-1])
     return {**{k: round(v, 3) for k, v in stages.items()}, "process_start_to_first_answer_s": round(total, 3)}

@@ -6,7 +6,6 @@ Both the JSON route ``POST /api/ask`` (the figure reported) and Gradio's two-ste
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from assistant.eval.timing import rss_mb, stats
+from assistant.settings import local_models_env
 
 
 def _free_port() -> int:
@@ -57,7 +57,7 @@ def http_latency(index: Path, questions: Sequence[str]) -> dict[str, object]:
     started = time.perf_counter()
     server = subprocess.Popen([sys.executable, "-m", "assistant", "serve", "--index", str(index), "--port", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                              env={**os.environ, "HF_HUB_OFFLINE": "1"})
+                              env=local_models_env())
     base = f"http://127.0.0.1:{port}"
     try:
         while True:

@@ -11,7 +11,6 @@ since embedding a million passages on two cores would take hours.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -30,7 +29,7 @@ from assistant.models import (
     Manifest,
     Sentence,
 )
-from assistant.settings import Settings
+from assistant.settings import Settings, local_models_env
 
 CHUNKS_PER_DOCUMENT = 10
 SENTENCES_PER_CHUNK = 3
@@ -119,7 +118,7 @@ def serve_measure(index_dir: Path, settings: Settings, questions: Sequence[str],
     question_file.write_text(json.dumps(list(questions)), encoding="utf-8")
     served = settings.model_copy(update={"index": index_dir})
     result = subprocess.run([sys.executable, "-c", SERVE_SCRIPT, served.model_dump_json(), str(question_file)],
-                            check=False, capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+                            check=False, capture_output=True, text=True, env=local_models_env())
     if result.returncode != 0:
         raise RuntimeError(f"serving {index_dir} failed: {result.stderr.strip().splitlines()[-1:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])

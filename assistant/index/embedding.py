@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -15,7 +14,7 @@ import numpy as np
 
 from assistant.errors import AssistantError
 from assistant.index.word_vectors import WordVectors, group_word_pieces
-from assistant.settings import BUNDLED_MODEL
+from assistant.settings import BUNDLED_MODEL, use_local_models
 
 
 class Embedder(Protocol):
@@ -58,10 +57,7 @@ class SentenceTransformerEmbedder:
     def _load(self):
         with self._lock:
             if self._model is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-                os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+                use_local_models()
                 import torch
                 import transformers
                 from sentence_transformers import SentenceTransformer

@@ -22,6 +22,7 @@ import numpy as np
 
 from assistant.errors import AssistantError
 from assistant.index.word_vectors import WordVectors, group_word_pieces
+from assistant.settings import use_local_models
 
 ENCODER_FORMAT = 1
 QUANTIZATIONS = ("int8", "fp32")
@@ -53,8 +54,7 @@ def export_encoder(model_dir: Path, target: Path, quantization: str = "int8") ->
     a small ``encoder.json`` describing pooling, normalisation and the maximum length."""
     if quantization not in QUANTIZATIONS:
         raise AssistantError(f"unknown quantization {quantization!r}; use one of {', '.join(QUANTIZATIONS)}")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    use_local_models()
     import torch
     import transformers
     from sentence_transformers import SentenceTransformer

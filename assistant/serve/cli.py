@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 import time
 import traceback
@@ -17,7 +16,7 @@ from pathlib import Path
 from assistant.errors import AssistantError, UserInputError
 from assistant.serve.arguments import build_parser, settings_from_args
 from assistant.serve.formatting import format_answer_text
-from assistant.settings import Settings
+from assistant.settings import Settings, use_local_models
 
 
 def _progress_printer():
@@ -280,8 +279,7 @@ def _cmd_train_judge(args: argparse.Namespace, settings: Settings) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``assistant`` console script."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    use_local_models()
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s: %(message)s")
