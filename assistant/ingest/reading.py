@@ -132,8 +132,20 @@ def read_file(path: Path, doc_id: str) -> Document:
     return make_document(doc_id, text, SUPPORTED_SUFFIXES[suffix], mtime=path.stat().st_mtime)
 
 
+def link_outside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` (inside ``folder``) is, or lies under, a symbolic link whose target leaves
+    ``folder`` or lands in a hidden part of it (such as the trash)."""
+    real_folder = folder.resolve()
+    try:
+        real = path.resolve(strict=True).relative_to(real_folder)
+    except (OSError, RuntimeError, ValueError):  # a broken link, a loop, or a target outside
+        return True
+    return any(part.startswith(".") for part in real.parts)
+
+
 def read_folder(folder: Path) -> CorpusReadResult:
-    """Read every supported file under ``folder`` (recursively, hidden files skipped)."""
+    """Read every supported file under ``folder`` (recursively, hidden files such as the trash
+    skipped). Symbolic links are followed only while their target stays inside ``folder``."""
     if not folder.exists():
         raise UserInputError(f"corpus folder not found: {folder}")
     if not folder.is_dir():
@@ -141,7 +153,12 @@ def read_folder(folder: Path) -> CorpusReadResult:
     result = CorpusReadResult()
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder)
-        if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        if link_outside(path, folder):
+            result.warnings.append(f"{rel.as_posix()}: a link that leads outside the corpus folder (or nowhere), skipped")
+            continue
+        if not path.is_file():
             continue
         doc_id = rel.as_posix()
         if _LONE_SURROGATE.search(doc_id):  # a file name that is not valid UTF-8 cannot be stored or cited
