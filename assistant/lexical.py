@@ -62,6 +62,18 @@ def terms(text: str, drop_question_words: bool = False) -> list[str]:
     return out
 
 
+def key_words(text: str, drop_question_words: bool = False) -> list[str]:
+    """The words of a question or claim that carry its content, lower-cased, in order: no stop words
+    (nor, with ``drop_question_words``, question words). Unlike ``terms``: unstemmed and whole
+    ("CRISPR-Cas9" stays one word), for naming what it asks about or comparing it to a source."""
+    return [w for w in words(text) if w not in STOP_WORDS and not (drop_question_words and w in QUESTION_WORDS)]
+
+
+def key_stems(text: str, drop_question_words: bool = False) -> set[str]:
+    """The stems of ``key_words``: what a source must contain to say what ``text`` says."""
+    return {stem(w) for w in key_words(text, drop_question_words)}
+
+
 def stop_word_density(text: str) -> float:
     """Share of word tokens that are stop words (0 for text without words)."""
     tokens = words(text)

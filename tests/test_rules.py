@@ -71,3 +71,13 @@ def test_local_model_environment_is_set_up_in_one_place(monkeypatch) -> None:
     package = Path(__file__).resolve().parents[1] / "assistant"
     writers = [p.name for p in package.rglob("*.py") if '"HF_HUB_OFFLINE"' in p.read_text(encoding="utf-8")]
     assert writers == ["settings.py"]
+
+
+def test_questions_and_claims_share_one_term_extraction() -> None:
+    from assistant.check.facts import lexical_overlap
+    from assistant.lexical import key_stems, key_words
+
+    question = "How much does the CRISPR-Cas9 therapy cost in the U.S.?"
+    assert key_words(question, drop_question_words=True) == ["crispr-cas9", "therapy", "cost", "u.s"]
+    assert key_stems("Therapies cost") == key_stems("the therapy costs")
+    assert lexical_overlap("The therapies cost millions", "Each therapy costs two millions.") == 1.0

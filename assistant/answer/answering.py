@@ -21,7 +21,7 @@ from assistant.answer.scoring import confidence, expected_answer_type, select_mm
 from assistant.errors import UserInputError
 from assistant.index.embedding import Embedder
 from assistant.index.store import LoadedIndex
-from assistant.lexical import QUESTION_WORDS, STOP_WORDS, stem, words
+from assistant.lexical import key_words, stem
 from assistant.models import Answer, Citation, Conflict, ConflictSide, RetrievalMode, SentenceEvidence
 from assistant.patterns import citation_marker
 
@@ -70,12 +70,8 @@ def abstention_reason(question: str, best: Candidate | None, index: LoadedIndex)
         return (f"the closest passages are about the subject but give no {kind}; "
                 f"nearest: \"{display_text(best.sentence.text)[:120]}\"")
     context = context_terms(index, best.sentence)
-    missing = []
-    for word in words(question):
-        if word in STOP_WORDS or word in QUESTION_WORDS:
-            continue
-        if stem(word) not in context and word not in missing:
-            missing.append(word)
+    asked = dict.fromkeys(key_words(question, drop_question_words=True))
+    missing = [word for word in asked if stem(word) not in context]
     if best.dense < 0.25 and best.context_coverage < 0.2:
         return "the question does not match anything in the documents"
     if missing:

@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from assistant.lexical import STOP_WORDS, stem, words
+from assistant.lexical import STOP_WORDS, key_stems, stem, words
 from assistant.models import Difference
 from assistant.patterns import REFERENCE_MARK
 
@@ -221,10 +221,10 @@ def fact_differences(claim: str, source: str, source_context: str = "",
 
 def lexical_overlap(claim: str, sentence: str) -> float:
     """Share of the claim's content stems that the sentence contains."""
-    claim_terms = {stem(w) for w in words(claim) if w not in STOP_WORDS}
+    claim_terms = key_stems(claim)
     if not claim_terms:
         return 0.0
-    sentence_terms = {stem(w) for w in words(sentence) if w not in STOP_WORDS}
+    sentence_terms = key_stems(sentence)
     return len(claim_terms & sentence_terms) / len(claim_terms)
 
 
