@@ -13,6 +13,11 @@ REFERENCE_MARK = re.compile(r"\[\d+(?:\s?[-–,]\s?\d+)*\]")
 CITATION_MARKER = re.compile(r"\s*\[(\d+)\]")
 
 
+def display_text(text: str) -> str:
+    """A quote with its white space collapsed, for reading in an answer."""
+    return " ".join(text.split())
+
+
 def citation_marker(number: int) -> str:
     """The marker that cites citation ``number`` in an answer's text: ``[number]``."""
     return f"[{number}]"

@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from assistant.answer import multipart
+from assistant.answer.abstention import abstain_threshold
 from assistant.answer.answering import AnswerOptions, answer_question, validate_question
 from assistant.answer.judge import JUDGE_FILE, Judge, load_judge
 from assistant.check.conflicts import find_conflicts
@@ -181,10 +182,8 @@ class Assistant:
     def abstain_threshold(self) -> float:
         """The confidence below which answers abstain: the setting when given, else the judge's own
         threshold (chosen by cross-validation), else 0.5 for the rule scores."""
-        if self.settings.abstain_threshold is not None:
-            return self.settings.abstain_threshold
-        judge = self.judge
-        return judge.answer.threshold if judge is not None else 0.5
+        setting = self.settings.abstain_threshold
+        return abstain_threshold(setting, self.judge if setting is None else None)
 
     def check(self, text: str) -> CheckReport:
         """Check a text that cites the collection, claim by claim (see ``checking``)."""

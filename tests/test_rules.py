@@ -81,3 +81,25 @@ def test_questions_and_claims_share_one_term_extraction() -> None:
     assert key_words(question, drop_question_words=True) == ["crispr-cas9", "therapy", "cost", "u.s"]
     assert key_stems("Therapies cost") == key_stems("the therapy costs")
     assert lexical_overlap("The therapies cost millions", "Each therapy costs two millions.") == 1.0
+
+
+def test_one_function_decides_abstention_and_says_why() -> None:
+    from types import SimpleNamespace
+
+    from assistant.answer.abstention import RULES_THRESHOLD, abstain_threshold, abstention, merged_abstention
+    from assistant.models import Answer
+
+    judge = SimpleNamespace(answer=SimpleNamespace(threshold=0.37))
+    assert abstain_threshold(None, None) == RULES_THRESHOLD
+    assert abstain_threshold(None, judge) == 0.37 and abstain_threshold(0.8, judge) == 0.8
+    assert abstention("q", None, 0.5, index=None, abstain=False) == (  # type: ignore[arg-type]
+        0.0, "no passage in the documents matches the question")
+    judged = SimpleNamespace(probability=0.6, missing_entity=["luxturna"], sentence=SimpleNamespace(text="Near  it."))
+    assert abstention("q", judged, 0.5, index=None) == (0.6, None)  # type: ignore[arg-type]
+    assert abstention("q", judged, 0.7, index=None, abstain=False) == (0.6, None)  # type: ignore[arg-type]
+    assert abstention("q", judged, 0.7, index=None) == (  # type: ignore[arg-type]
+        0.6, 'no passage about luxturna answers it (nearest: "Near it.")')
+    yes = Answer(question="a", text="A. [1]", abstained=False, confidence=0.9)
+    no = Answer(question="b", text="", abstained=True, reason="why", confidence=0.2)
+    assert merged_abstention(["a", "b"], [yes, no]) == (False, 0.9, 'the documents don\'t cover: "b" (why)')
+    assert merged_abstention(["b", "b"], [no, no]) == (True, 0.2, '"b": why; "b": why')

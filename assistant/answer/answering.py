@@ -8,22 +8,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.answer.candidates import (
-    Candidate,
-    collect_candidates,
-    context_terms,
-    judge_candidates,
-)
+from assistant.answer.abstention import abstain_threshold, abstention
+from assistant.answer.candidates import Candidate, collect_candidates, judge_candidates
 from assistant.answer.judge import Judge
 from assistant.answer.phrase import phrase_fields
 from assistant.answer.retrieval import retrieve
-from assistant.answer.scoring import confidence, expected_answer_type, select_mmr
+from assistant.answer.scoring import select_mmr
 from assistant.errors import UserInputError
 from assistant.index.embedding import Embedder
 from assistant.index.store import LoadedIndex
-from assistant.lexical import key_words, stem
 from assistant.models import Answer, Citation, Conflict, ConflictSide, RetrievalMode, SentenceEvidence
-from assistant.patterns import citation_marker
+from assistant.patterns import citation_marker, display_text
 
 
 @dataclass(frozen=True)
@@ -51,32 +46,6 @@ def validate_question(question: str, max_chars: int) -> str:
     if not any(ch.isalnum() for ch in cleaned):
         raise UserInputError("the question has no words to search for")
     return cleaned
-
-
-def display_text(text: str) -> str:
-    """A quote with its white space collapsed, for reading in an answer."""
-    return " ".join(text.split())
-
-
-def abstention_reason(question: str, best: Candidate | None, index: LoadedIndex) -> str:
-    """A one-line explanation of why the documents do not answer the question."""
-    if best is None:
-        return "no passage in the documents matches the question"
-    if best.missing_entity:
-        return (f"no passage about {', '.join(best.missing_entity)} answers it "
-                f"(nearest: \"{display_text(best.sentence.text)[:120]}\")")
-    if not best.type_match:
-        kind = expected_answer_type(question)
-        return (f"the closest passages are about the subject but give no {kind}; "
-                f"nearest: \"{display_text(best.sentence.text)[:120]}\"")
-    context = context_terms(index, best.sentence)
-    asked = dict.fromkeys(key_words(question, drop_question_words=True))
-    missing = [word for word in asked if stem(word) not in context]
-    if best.dense < 0.25 and best.context_coverage < 0.2:
-        return "the question does not match anything in the documents"
-    if missing:
-        return f"the closest passage does not mention {', '.join(missing[:4])}"
-    return f"the closest sentence matches the question only weakly ({best.score:.2f})"
 
 
 def compose_answer(question: str, chosen: list[Candidate], index: LoadedIndex) -> tuple[str, list[Citation]]:
@@ -160,25 +129,19 @@ def answer_question(index: LoadedIndex, embedder: Embedder | None, question: str
         # The judge reads the rule score's shortlist and decides; its probability is the confidence.
         candidates = judge_candidates(index, embedder, question, candidates, judge)
         scores = [c.probability or 0.0 for c in candidates]
-        threshold = judge.answer.threshold if options.abstain_threshold is None else options.abstain_threshold
+        threshold = abstain_threshold(options.abstain_threshold, judge)
     else:
         scores = [c.score for c in candidates]
-        threshold = 0.5 if options.abstain_threshold is None else options.abstain_threshold
+        threshold = abstain_threshold(options.abstain_threshold, None)
     timings["sentence_scoring_ms"] = (time.perf_counter() - clock) * 1000
     clock = time.perf_counter()
     best_at = max(range(len(candidates)), key=lambda i: scores[i]) if candidates else None
     best = candidates[best_at] if best_at is not None else None
-    if best is None:
-        conf = 0.0
-    elif best.probability is not None:
-        conf = best.probability
-    else:
-        conf = confidence(best.dense, best.passage_dense, best.context_coverage, best.type_match,
-                          bool(best.missing_entity))
-    if best is None or (options.abstain and conf < threshold):
+    conf, reason = abstention(question, best, threshold, index, options.abstain)
+    if reason is not None:
         timings["composition_ms"] = (time.perf_counter() - clock) * 1000
         return Answer(question=question, text="The documents don't say.", abstained=True,
-                      reason=abstention_reason(question, best, index), confidence=round(conf, 4),
+                      reason=reason, confidence=round(conf, 4),
                       mode=options.mode, timings_ms=timings)
     vectors = np.stack([index.sentence_vectors[c.sentence.sentence_id] for c in candidates])
     picked = select_mmr(list(range(len(candidates))), scores, vectors, options.max_sentences)

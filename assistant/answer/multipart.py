@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
+from assistant.answer.abstention import merged_abstention
 from assistant.answer.conversation import resolve_follow_up
 from assistant.answer.scoring import entity_terms
 from assistant.lexical import QUESTION_WORDS, STOP_WORDS, words
@@ -185,19 +186,12 @@ def merge_answers(question: str, parts: Sequence[str], answers: Sequence[Answer]
             old = citation_marker(citation.marker)
             pieces.append(piece[: len(piece) - len(old)] + citation_marker(marker) if piece.endswith(old) else piece)
             citations.append(citation.model_copy(update={"marker": marker}))
-    missing = [(p, a) for p, a in zip(parts, answers) if a.abstained]
-    pieces.extend(_not_covered(p) for p, _ in missing)
+    pieces.extend(_not_covered(p) for p, a in zip(parts, answers) if a.abstained)
     timings: Counter[str] = Counter()
     for answer in answers:
         timings.update(answer.timings_ms)
-    if answered:
-        confidence = min(a.confidence for a in answered)
-        reason = ("the documents don't cover: " + "; ".join(f"\"{p}\" ({a.reason})" for p, a in missing)
-                  if missing else None)
-    else:
-        confidence = max((a.confidence for a in answers), default=0.0)
-        reason = "; ".join(f"\"{p}\": {a.reason}" for p, a in missing)
-    return Answer(question=question, text=" ".join(pieces), abstained=not answered, reason=reason,
+    abstained, confidence, reason = merged_abstention(parts, answers)
+    return Answer(question=question, text=" ".join(pieces), abstained=abstained, reason=reason,
                   confidence=confidence, citations=citations, mode=answers[0].mode if answers else System.HYBRID,
                   timings_ms=dict(timings), parts=list(parts),
                   conflicts=[c for a in answered for c in a.conflicts])

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from assistant.answer.abstention import RULES_THRESHOLD, abstention
 from assistant.answer.answering import display_text, validate_question
 from assistant.answer.phrase import phrase_fields
 from assistant.answer.retrieval import retrieve
@@ -90,13 +91,15 @@ def evidence_spans(question: EvalQuestion, index: LoadedIndex) -> list[tuple[str
 
 
 def naive_answer(assistant: Assistant, question: str) -> Answer:
-    """The naive baseline: best sentence (by cosine) of the top dense chunk; never abstains."""
+    """The naive baseline: best sentence (by cosine) of the top dense chunk; abstains only when nothing
+    is retrieved."""
     index = assistant.index
     question = validate_question(question, assistant.settings.max_question_chars)
     vector = assistant.embedder.encode([question])[0]
     hits = retrieve(index, question, vector, 1, System.DENSE)
     if not hits:
-        return Answer(question=question, text="", abstained=True, reason="empty index", confidence=0.0)
+        _, reason = abstention(question, None, RULES_THRESHOLD, index, abstain=False)
+        return Answer(question=question, text="", abstained=True, reason=reason, confidence=0.0)
     chunk = hits[0].chunk
     sid = max(chunk.sentence_ids, key=lambda s: float(index.sentence_vectors[s] @ vector))
     sentence = index.sentences[sid]
