@@ -200,15 +200,9 @@ class Assistant:
             mode: RetrievalMode | None = None, doc_filter: Collection[str] | None = None,
             abstain: bool = True, fusion_weights: tuple[float, float] | None = None) -> Answer:
         """Answer one question with cited sentences or an abstention."""
-        options = AnswerOptions(
-            k=k or self.settings.k,
-            fusion_weights=fusion_weights or (self.settings.dense_weight, self.settings.lexical_weight),
-            max_sentences=max_sentences or self.settings.max_sentences,
-            mode=mode or self.settings.mode,
-            abstain_threshold=self.settings.abstain_threshold,
-            abstain=abstain,
-            max_question_chars=self.settings.max_question_chars,
-        )
+        options = AnswerOptions.from_settings(self.settings, k=k or None, max_sentences=max_sentences or None,
+                                              mode=mode or None, fusion_weights=fusion_weights or None,
+                                              abstain=abstain)
         question = validate_question(question, options.max_question_chars)
         parts = multipart.split_question(question)
         if len(parts) < 2:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -19,19 +20,28 @@ from assistant.index.embedding import Embedder
 from assistant.index.store import LoadedIndex
 from assistant.models import Answer, Citation, Conflict, ConflictSide, RetrievalMode, SentenceEvidence
 from assistant.patterns import citation_marker, display_text
+from assistant.settings import Settings
 
 
 @dataclass(frozen=True)
 class AnswerOptions:
-    """Per-question knobs (defaults come from Settings)."""
+    """Per-question knobs. ``Settings`` owns their defaults: build them with ``from_settings``."""
 
-    k: int = 12
-    max_sentences: int = 2
-    mode: RetrievalMode = "hybrid"
-    fusion_weights: tuple[float, float] = (1.0, 1.0)
-    abstain_threshold: float | None = None  # None: the judge's own threshold (0.5 for the rules)
-    abstain: bool = True
-    max_question_chars: int = 2000
+    k: int
+    max_sentences: int
+    mode: RetrievalMode
+    fusion_weights: tuple[float, float]  # (dense, lexical) weights of reciprocal rank fusion
+    abstain_threshold: float | None  # None: the judge's own threshold (0.5 for the rules)
+    max_question_chars: int
+    abstain: bool = True  # False: answer with the best sentences even when unsure (never from Settings)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> AnswerOptions:
+        """The options ``settings`` give, with the ``overrides`` that are not None on top."""
+        options = cls(k=settings.k, max_sentences=settings.max_sentences, mode=settings.mode,
+                      fusion_weights=(settings.dense_weight, settings.lexical_weight),
+                      abstain_threshold=settings.abstain_threshold, max_question_chars=settings.max_question_chars)
+        return replace(options, **{name: value for name, value in overrides.items() if value is not None})
 
 
 def validate_question(question: str, max_chars: int) -> str:
