@@ -13,7 +13,7 @@ import pytest
 from conftest import CORPUS, FAKE_MODEL, REPO
 from test_cli import assert_one_line_error, run_cli
 
-from assistant.eval.bench_report import bench_markdown, write_bench_report
+from assistant.eval.bench_report import BenchReport, bench_markdown, write_bench_report
 from assistant.eval.bench_serving import (
     CHUNKS_PER_DOCUMENT,
     SENTENCES_PER_CHUNK,
@@ -78,7 +78,7 @@ def sample_report() -> dict:
 
 
 def test_bench_markdown_reports_every_section() -> None:
-    text = bench_markdown(sample_report())
+    text = bench_markdown(BenchReport.model_validate(sample_report()))
     assert "query encoder: onnx-int8" in text
     assert "| corpus.jsonl | 98 | 4332 | 13151 | 52.5 | 1.87 | 82.5 | 250.5 |" in text
     assert "| http | 200 | 4.1 | 7.9 | 9.5 |" in text
@@ -89,7 +89,7 @@ def test_bench_markdown_reports_every_section() -> None:
 
 def test_bench_report_files(tmp_path: Path) -> None:
     report = sample_report()
-    paths = write_bench_report(report, tmp_path / "out")
+    paths = write_bench_report(BenchReport.model_validate(report), tmp_path / "out")
     assert sorted(p.name for p in paths) == ["bench.json", "bench.md", "latency.png", "serving_scale.png"]
     assert json.loads((tmp_path / "out" / "bench.json").read_text(encoding="utf-8")) == report
     for path in paths:
@@ -127,3 +127,11 @@ def test_answering_needs_neither_torch_nor_sentence_transformers(real_embedder, 
     assert result.returncode == 0, result.stderr[-2000:]
     seen = json.loads(result.stdout.strip().splitlines()[-1])
     assert seen == {"torch": False, "st": False, "abstained": False, "encoder": f"{settings.model}@onnx-int8"}
+
+
+def test_a_stored_bench_report_is_a_bench_report() -> None:
+    """The typed report reads the last full run's bench.json and gives back exactly its figures."""
+    stored = json.loads((REPO / "evals" / "reports" / "bench" / "full" / "bench.json").read_text(encoding="utf-8"))
+    report = BenchReport.model_validate(stored)
+    assert report.figures() == stored
+    assert report.library is not None and report.library.total_ms.p50 > 0

@@ -5,7 +5,7 @@ Plots (matplotlib) are imported only when written.
 """
 
 from assistant.eval.bench import run_bench
-from assistant.eval.bench_report import bench_markdown, write_bench_report
+from assistant.eval.bench_report import BenchReport, bench_markdown, write_bench_report
 from assistant.eval.claim_eval import (
            confusion_table,
            load_claims,
@@ -22,6 +22,7 @@ from assistant.eval.evaluation import (
 )
 from assistant.eval.reports import load_report, summary_table, write_report
 
-__all__ = ["SYSTEMS", "bench_markdown", "confusion_table", "eval_report", "load_claims", "load_questions",
+__all__ = ["SYSTEMS", "BenchReport", "bench_markdown", "confusion_table", "eval_report", "load_claims",
+           "load_questions",
            "load_report", "run_bench", "run_claims", "run_evaluation", "summarize", "summarize_by_tag",
            "summary_table", "write_bench_report", "write_claims_report", "write_report"]

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from assistant.eval.bench_http import http_latency
-from assistant.eval.bench_report import write_bench_report
+from assistant.eval.bench_report import BenchReport, write_bench_report
 from assistant.eval.timing import peak_rss_mb, rss_mb, stats, warm_latency
 from assistant.settings import Settings, local_models_env
 
@@ -172,7 +172,7 @@ def _questions(path: Path | None, count: int) -> list[str]:
 def run_bench(settings: Settings, corpora: Sequence[Path], questions_file: Path | None, out: Path,
               scale_sizes: Sequence[int] = (10_000, 100_000, 1_000_000), count: int = 200, http: bool = True,
               progress: Callable[[str], None] = lambda _: None,
-              serve_sizes: Sequence[int] = ()) -> dict[str, object]:
+              serve_sizes: Sequence[int] = ()) -> BenchReport:
     """Run every measurement; returns the report (also written to ``out``)."""
     from assistant.index.embedding import resolve_model_path
     from assistant.service import Assistant
@@ -211,7 +211,8 @@ def run_bench(settings: Settings, corpora: Sequence[Path], questions_file: Path 
             report["serving_scale"] = serving_scale(assistant.index, settings, serve_sizes, questions, Path(tmp),
                                                     progress=progress)
     report["peak_rss_mb"] = peak_rss_mb()
-    write_bench_report(report, out)
-    return report
+    typed = BenchReport.model_validate(report)
+    write_bench_report(typed, out)
+    return typed
 
 

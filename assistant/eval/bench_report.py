@@ -1,13 +1,120 @@
-"""The benchmark report: ``bench.json``, ``bench.md`` (Markdown tables) and PNG plots."""
+"""The benchmark report: its type (``BenchReport``, like ``models.EvalReport``), ``bench.json``,
+``bench.md`` (Markdown tables) and PNG plots."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+from pydantic import BaseModel, ConfigDict
 
-def bench_markdown(report: dict) -> str:
+
+class _Figures(BaseModel):
+    model_config = ConfigDict(extra="allow")  # a figure a measurement adds is kept, never dropped
+
+
+class Stats(_Figures):
+    """Milliseconds (or seconds) over ``n`` runs (``timing.stats``)."""
+
+    n: int
+    p50: float
+    p95: float
+    p99: float
+    mean: float = 0.0
+
+
+class IndexBuildFigures(_Figures):
+    corpus: str
+    documents: int
+    chunks: int
+    sentences: int
+    seconds: float
+    documents_per_s: float
+    chunks_per_s: float
+    sentences_per_s: float
+    embedded_texts: int | None = None
+
+
+class Latency(_Figures):
+    """Per-question latency in total and, for the library, per stage (``timing.warm_latency``)."""
+
+    total_ms: Stats
+    stages_ms: dict[str, Stats] | None = None
+
+
+class HttpFigures(Latency):
+    """``bench_http.http_latency``: the plain JSON route (``total_ms``), Gradio's API and server memory."""
+
+    serve_to_first_answer_s: float | None = None
+    gradio_api_ms: Stats | None = None
+    rss_mb: float | None = None
+    peak_rss_mb: float | None = None
+    anon_mb: float | None = None
+    file_mb: float | None = None
+
+
+class DenseIndexFigures(_Figures):
+    build_s: float
+    memory_mb: float
+    bytes_per_vector: float
+    query_ms: Stats
+    recall_at_10: float
+
+
+class ScalingRow(_Figures):
+    vectors: int
+    flat: DenseIndexFigures
+    hnsw: DenseIndexFigures
+
+
+class Scaling(_Figures):
+    """``bench.scaling``: FAISS flat against HNSW by size, and HNSW's recall on the real embeddings."""
+
+    synthetic: list[ScalingRow]
+    real_recall_at_10: dict[str, float]
+
+
+class ServingRow(Latency):
+    """``bench_serving.serving_scale``: one synthetic index size served by a fresh process."""
+
+    chunks: int
+    build_s: float
+    disk_mb: float
+    index_load_s: float
+    rss_after_load_mb: float
+    peak_rss_mb: float
+    startup_s: float | None = None
+    rss_mb: float | None = None
+    anon_mb: float | None = None
+    file_mb: float | None = None
+
+
+class BenchReport(_Figures):
+    """What ``assistant bench`` measured (``bench.run_bench``); ``bench.json`` is its JSON, without the
+    sections that were not run."""
+
+    machine: dict[str, int | str | None]
+    model: str
+    query_encoder: str = "torch"
+    index_build: list[IndexBuildFigures] = []
+    cold_start: dict[str, float] = {}
+    library: Latency | None = None
+    library_memory: dict[str, float] | None = None
+    naive: Latency | None = None
+    naive_over_library_p50: float | None = None
+    http: HttpFigures | None = None
+    scaling: Scaling | None = None
+    serving_scale: list[ServingRow] | None = None
+    peak_rss_mb: float | None = None
+
+    def figures(self) -> dict:
+        """The report as plain JSON data (what ``bench.json`` holds)."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+def bench_markdown(typed: BenchReport) -> str:
     """The benchmark report as Markdown tables."""
+    report = typed.figures()
     lines = ["# Benchmark", "", f"Machine: {report['machine']}; model: {report['model']}; query encoder: {report.get('query_encoder', 'torch')}", "", "## Index build", "",
              "| corpus | documents | chunks | sentences | seconds | docs/s | chunks/s | sentences/s |",
              "|---|---|---|---|---|---|---|---|"]
@@ -69,7 +176,7 @@ def _save(fig, path: Path) -> Path:
 
 
 
-def write_bench_report(report: dict, out: Path) -> list[Path]:
+def write_bench_report(typed: BenchReport, out: Path) -> list[Path]:
     """bench.json, bench.md and PNG plots (latency per path, stages, scaling)."""
     import matplotlib
 
@@ -78,8 +185,9 @@ def write_bench_report(report: dict, out: Path) -> list[Path]:
 
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "bench.json", out / "bench.md"]
+    report = typed.figures()
     paths[0].write_text(json.dumps(report, indent=1), encoding="utf-8")
-    paths[1].write_text(bench_markdown(report), encoding="utf-8")
+    paths[1].write_text(bench_markdown(typed), encoding="utf-8")
     names = [n for n in ("library", "http", "naive") if n in report]
     fig, ax = plt.subplots(figsize=(7, 4))
     for i, metric in enumerate(("p50", "p95", "p99")):
