@@ -46,7 +46,7 @@ class Document(BaseModel):
     title: str
     text: str
     sha256: str
-    source_format: Literal["txt", "md", "html", "jsonl"] = "txt"
+    source_format: Literal["txt", "md", "html", "pdf", "jsonl"] = "txt"
     date: str | None = None  # ISO, as precise as known ("2014-06-21", "2026-05"); see date_source
     date_source: DateSource | None = None
 

@@ -154,19 +154,41 @@ class Assistant:
                 raise UserInputError(f"{file_name} was not added: {reason}")
         return file_name
 
-    def remove_document(self, doc_id: str) -> None:
-        """Delete a document from the corpus folder and the index."""
-        from assistant.ingest.corpus_admin import document_path
+    def remove_document(self, doc_id: str) -> str:
+        """Move a document to the corpus's trash folder (``.trash/``) and drop it from the index.
 
+        Returns the trash entry that ``restore_document`` takes to undo it. On any failure the
+        corpus and index are as before."""
+        from assistant.ingest.corpus_admin import document_path, move_to_trash, restore_from_trash
+
+        corpus = self.settings.corpus
         with self._write_lock:
-            path = document_path(self.settings.corpus, doc_id)
-            data = path.read_bytes()
-            path.unlink()
+            document_path(corpus, doc_id)  # one message for ids outside the corpus
+            if doc_id not in self.index.manifest.documents:
+                raise UserInputError(f"unknown document {doc_id!r}")
+            entry = move_to_trash(corpus, doc_id)
             try:
-                self.build(self.settings.corpus)
+                self.build(corpus)
             except Exception:
-                path.write_bytes(data)
+                restore_from_trash(corpus, entry)
                 raise
+        return entry
+
+    def restore_document(self, entry: str) -> str:
+        """Undo a removal: move the trash entry back into the corpus and index it again.
+
+        Returns the document id. UserInputError when the entry is gone or its name is taken."""
+        from assistant.ingest.corpus_admin import move_to_trash, restore_from_trash
+
+        corpus = self.settings.corpus
+        with self._write_lock:
+            doc_id = restore_from_trash(corpus, entry)
+            try:
+                self.build(corpus)
+            except Exception:
+                move_to_trash(corpus, doc_id, entry)
+                raise
+        return doc_id
 
     @property
     def judge(self) -> Judge | None:

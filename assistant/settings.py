@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from assistant.models import ChunkingSettings, RetrievalMode, System
@@ -71,6 +71,15 @@ class Settings(BaseSettings):
         "(~1.4 ms, no torch at query time), the same in fp32 (~5 ms, identical vectors), or the torch model "
         "itself; passages are always embedded by torch. Models that cannot be exported fall back to torch")
     encoder_cache: Path = Field(Path(".cache/encoders"), description="where ONNX exports of models are kept")
+    backend: Literal["local", "qdrant"] = Field(
+        "local", description="what searches the chunks: 'local' (FAISS + bm25s files in the index folder) or "
+        "'qdrant' (a Qdrant collection; see index/backends.py); texts and sentence vectors stay in the index folder")
+    qdrant_url: str = Field(":memory:", description="the qdrant backend's store: an http(s) URL of a server or "
+                            "cluster, ':memory:' or a folder (Qdrant's local mode, one process at a time)")
+    qdrant_api_key: SecretStr | None = Field(None, description="API key for a Qdrant server (never logged)")
+    qdrant_collection: str = Field(
+        "assistant-chunks", pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="alias of the live collection; each index version is the collection <alias>-<version>")
 
     @field_validator("model")
     @classmethod

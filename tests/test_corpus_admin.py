@@ -73,7 +73,7 @@ PDF_LINES = ["Quorvexin was approved in 2033 for treating velvet fever.",
 def corpus_state(assistant: Assistant) -> tuple[dict[str, bytes], dict[str, str]]:
     """The corpus folder's files and the index's documents (id -> sha256)."""
     corpus = assistant.settings.corpus
-    files = {p.name: p.read_bytes() for p in corpus.iterdir()}
+    files = {p.name: p.read_bytes() for p in corpus.iterdir() if not p.name.startswith(".")}
     docs = {doc_id: e.sha256 for doc_id, e in assistant.index.manifest.documents.items()}
     return files, docs
 
@@ -166,12 +166,9 @@ def test_prepare_upload_rejects_files_over_the_size_limit() -> None:
     assert name == "edge.txt" and len(data) == MAX_UPLOAD_BYTES
 
 
-def test_prepare_upload_converts_a_pdf_to_text() -> None:
-    name, data = prepare_upload("Quorvexin Leaflet.pdf", minimal_pdf(PDF_LINES))
-    assert name == "Quorvexin Leaflet.txt"
-    text = data.decode("utf-8")
-    for line in PDF_LINES:
-        assert line in text
+def test_prepare_upload_keeps_a_pdf_as_it_came() -> None:
+    pdf = minimal_pdf(PDF_LINES)
+    assert prepare_upload("Quorvexin Leaflet.pdf", pdf) == ("Quorvexin Leaflet.pdf", pdf)
 
 
 def test_random_bytes_named_pdf_are_rejected_with_a_message(tmp_path: Path) -> None:
@@ -271,16 +268,19 @@ def test_bad_upload_leaves_corpus_and_index_unchanged(fake_assistant: Assistant,
     assert fake_assistant.ask("How much does Zolgensma cost?", abstain=False).citations  # still answers
 
 
-def test_pdf_upload_becomes_an_answerable_text_document(fake_assistant: Assistant) -> None:
-    doc_id = fake_assistant.add_document("Quorvexin.pdf", minimal_pdf(PDF_LINES))
-    assert doc_id == "Quorvexin.txt"
-    assert not (fake_assistant.settings.corpus / "Quorvexin.pdf").exists()
+def test_pdf_upload_stays_a_pdf_and_is_answerable(fake_assistant: Assistant) -> None:
+    pdf = minimal_pdf(PDF_LINES)
+    doc_id = fake_assistant.add_document("Quorvexin.pdf", pdf)
+    assert doc_id == "Quorvexin.pdf"
+    assert (fake_assistant.settings.corpus / "Quorvexin.pdf").read_bytes() == pdf
+    assert not (fake_assistant.settings.corpus / "Quorvexin.txt").exists()
     answer = fake_assistant.ask("When was Quorvexin approved?")
     assert not answer.abstained, answer.reason
-    assert "2033" in answer.text and answer.citations[0].doc == "Quorvexin.txt"
-    stored = (fake_assistant.settings.corpus / "Quorvexin.txt").read_text(encoding="utf-8")
+    assert "2033" in answer.text and answer.citations[0].doc == "Quorvexin.pdf"
+    document = fake_assistant.index.documents["Quorvexin.pdf"]
+    assert document.source_format == "pdf"
     c = answer.citations[0]
-    assert stored[c.start:c.end] == c.quote
+    assert document.text[c.start:c.end] == c.quote
 
 
 def test_removed_document_is_gone_from_corpus_and_answers(fake_assistant: Assistant) -> None:

@@ -185,8 +185,9 @@ def test_unsupported_and_hidden_files_are_skipped(tmp_path: Path) -> None:
     result = read_corpus(tmp_path)
     assert [d.doc_id for d in result.documents] == ["good.txt"]
     assert sorted(w.split(":")[0] for w in result.warnings) == ["data.csv", "paper.pdf"]
+    assert "cannot read PDF" in next(w for w in result.warnings if w.startswith("paper.pdf"))
     with pytest.raises(UserInputError, match="unsupported"):
-        read_file(tmp_path / "paper.pdf", "paper.pdf")
+        read_file(tmp_path / "data.csv", "data.csv")
 
 
 def test_empty_folder_is_an_error(tmp_path: Path) -> None:

@@ -70,9 +70,12 @@ def retrieve(index: LoadedIndex, question: str, query_vector: np.ndarray | None,
     ``weights`` are the (dense, lexical) weights of reciprocal rank fusion in hybrid mode;
     ``timings`` (if given) receives the milliseconds of each stage.
     """
+    depth = max(CANDIDATE_DEPTH, 4 * k)
+    if index.backend is not None:  # another engine (index/backends.py) answers all three searches at once
+        query_terms = terms(question, drop_question_words=True) if mode != "dense" else []
+        return index.backend.retrieve(index, query_terms, query_vector, k, depth, mode, doc_filter, weights, timings)
     clock = time.perf_counter()
     allowed = allowed_chunks(index, doc_filter)
-    depth = max(CANDIDATE_DEPTH, 4 * k)
     dense = dense_search(index, query_vector, depth, allowed) if mode != "bm25" and query_vector is not None else []
     after_dense = time.perf_counter()
     lexical = lexical_search(index, question, depth, allowed) if mode != "dense" else []

@@ -18,6 +18,7 @@ import faiss
 import numpy as np
 
 from assistant.errors import IndexError_
+from assistant.index.backend_types import SearchBackend
 from assistant.index.columns import JsonlMapping, JsonlRows, VectorRows
 from assistant.index.manifest import (
     MANIFEST,
@@ -52,6 +53,7 @@ class LoadedIndex:
     chunk_of_sentence: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
     chunk_doc: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))  # row of each chunk's document
     doc_ids: list[str] = field(default_factory=list)  # in the order of documents.jsonl
+    backend: SearchBackend | None = None  # another engine that ranks the chunks (backends.py); None: local
 
     _terms_cache: dict[int | str, frozenset[str]] = field(default_factory=dict, repr=False)
 

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
+import time
 import unicodedata
+import uuid
 from pathlib import Path
 
 from assistant.errors import UserInputError
 from assistant.ingest.faults import fault_point
-from assistant.ingest.pdf_text import extract_pdf_text
+from assistant.ingest.pdf_text import read_pdf
 from assistant.ingest.reading import SUPPORTED_SUFFIXES, decode_bytes
 
-UPLOAD_SUFFIXES = {*SUPPORTED_SUFFIXES, ".pdf"}
+UPLOAD_SUFFIXES = set(SUPPORTED_SUFFIXES)
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_NAME_CHARS = 120
 MAX_NAME_BYTES = 200  # file systems allow 255 bytes per name; mkstemp's temporary names are shorter
 MAX_SUFFIX_CHARS = 10
+TRASH = ".trash"  # removed documents, inside the corpus folder; hidden, so never read as documents
 
 
 def safe_file_name(name: str) -> str:
@@ -41,7 +45,8 @@ def safe_file_name(name: str) -> str:
 def prepare_upload(name: str, data: bytes) -> tuple[str, bytes]:
     """Validate an upload and return (file name to store, bytes to store).
 
-    PDFs are converted to text (stored as ``<name>.txt``) so citations index the text shown.
+    A PDF is stored as it came (a PDF, read by the PDF reader); it is read once here to reject a
+    broken one, and that reading is cached for the index build.
     """
     file_name = safe_file_name(name)
     suffix = Path(file_name).suffix.lower()
@@ -55,8 +60,8 @@ def prepare_upload(name: str, data: bytes) -> tuple[str, bytes]:
         with tempfile.NamedTemporaryFile(suffix=".pdf") as handle:
             handle.write(data)
             handle.flush()
-            text = extract_pdf_text(Path(handle.name), file_name)
-        return f"{Path(file_name).stem}.txt", text.encode("utf-8")
+            read_pdf(Path(handle.name), file_name)
+        return file_name, data
     text = decode_bytes(data, file_name)
     if not text.strip():
         raise UserInputError(f"{file_name}: the file has no text")
@@ -82,6 +87,38 @@ def write_document(corpus: Path, file_name: str, data: bytes) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise UserInputError(f"{file_name}: could not be saved ({exc.strerror or exc})") from exc
     return target
+
+
+def move_to_trash(corpus: Path, doc_id: str, entry: str | None = None) -> str:
+    """Move a document's file (not a link's target) to ``corpus/.trash/<stamp>/<doc_id>``, where
+    corpus reading never looks; returns that entry ("<stamp>/<doc_id>") for ``restore_from_trash``."""
+    document_path(corpus, doc_id)  # inside the corpus, a file
+    entry = entry or f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}/{doc_id}"
+    target = corpus / TRASH / entry
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(corpus / doc_id, target)
+    return entry
+
+
+def restore_from_trash(corpus: Path, entry: str) -> str:
+    """Move a trash entry back to its place in the corpus; returns its document id. UserInputError
+    when the entry is not in the trash or a document of that name exists again."""
+    trash = (corpus / TRASH).resolve()
+    stamp, _, doc_id = entry.partition("/")
+    source = corpus / TRASH / entry
+    if not doc_id or stamp.startswith(".") or trash not in source.resolve().parents or not source.is_file():
+        raise UserInputError(f"nothing to restore: {entry[:100]!r} is not in the trash")
+    target = corpus / doc_id
+    if target.exists() or target.is_symlink():
+        raise UserInputError(f"{doc_id} cannot be restored: a document of that name exists now")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(source, target)
+    for folder in source.parents:  # drop the emptied stamp folder
+        if folder.resolve() == trash:
+            break
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+    return doc_id
 
 
 def document_path(corpus: Path, doc_id: str) -> Path:

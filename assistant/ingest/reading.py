@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from assistant.errors import UserInputError
-from assistant.ingest.cleaning import find_title
 from assistant.ingest.dates import find_date, parse_date
+from assistant.ingest.pdf_text import PdfText, read_pdf
+from assistant.ingest.titles import document_title
 from assistant.models import Document
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_SUFFIXES = {".txt": "txt", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}
+SUPPORTED_SUFFIXES = {".txt": "txt", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".pdf": "pdf"}
 MAX_FILE_BYTES = 10 * 1024 * 1024  # like uploads; 50 MB of text took ~3 min and 1.4 GB with the fake embedder
 
 _BLOCK_TAGS = (
@@ -95,16 +96,19 @@ def mask_html(html: str) -> str:
     return "".join(chars)
 
 
-def make_document(doc_id: str, raw: str, source_format: str, mtime: float | None = None) -> Document:
-    """Build a Document from decoded text; HTML is masked, everything else kept as is. Its date
-    comes from ``find_date`` (``mtime``, the file's time, is the last resort)."""
+def make_document(doc_id: str, raw: str, source_format: str, mtime: float | None = None,
+                  pdf: PdfText | None = None) -> Document:
+    """Build a Document from decoded text; HTML is masked, everything else kept as is. Its title
+    comes from ``titles.document_title`` and its date from ``find_date`` (``mtime``, the file's
+    time, is the last resort); ``pdf`` is the PDF reader's metadata for a PDF."""
     # a lone surrogate (a JSON "\\ud800" escape) cannot be written as UTF-8: U+FFFD keeps every offset
     raw = _LONE_SURROGATE.sub("\ufffd", raw)
     text = mask_html(raw) if source_format == "html" else raw
-    dated = find_date(raw, text, source_format, mtime)
+    dated = find_date(raw, text, source_format, mtime, pdf_date=pdf.date if pdf else None)
     return Document(
         doc_id=doc_id,
-        title=find_title(text, fallback=Path(doc_id).stem),
+        title=document_title(doc_id, raw, text, source_format, pdf.title if pdf else None,
+                             pdf.first_page_end if pdf else None),
         text=text,
         sha256=sha256_text(raw),
         source_format=source_format,  # type: ignore[arg-type]
@@ -123,6 +127,9 @@ def read_file(path: Path, doc_id: str) -> Document:
         if size > MAX_FILE_BYTES:
             raise UserInputError(f"{doc_id}: {size} bytes is over the {MAX_FILE_BYTES // (1024 * 1024)} MB limit "
                                  "for one document, skipped (split it into smaller files)")
+        if suffix == ".pdf":  # read in a child process, with limits; the file stays a PDF
+            reading = read_pdf(path, doc_id)
+            return make_document(doc_id, reading.text, "pdf", mtime=path.stat().st_mtime, pdf=reading)
         data = path.read_bytes()
     except OSError as exc:
         raise UserInputError(f"{doc_id}: cannot read ({exc.strerror or exc}), skipped") from exc

@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--corpus", type=Path, help=f"corpus folder or .jsonl file (default: {_default('corpus')}/)")
         p.add_argument("--index", type=Path, help=f"index folder (default: {_default('index')}/)")
         p.add_argument("--model", help="sentence-transformers model path or name")
+        p.add_argument("--backend", choices=["local", "qdrant"],
+                       help="chunk search: local FAISS + BM25 files (default) or Qdrant (ASSISTANT_QDRANT_URL)")
         p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
     p_index = sub.add_parser("index", help="build or update the index")
@@ -128,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
 def settings_from_args(args: argparse.Namespace) -> Settings:
     """Settings from the environment, overridden by command-line flags."""
     overrides = {}
-    for key in ("corpus", "index", "model", "k", "max_sentences", "mode"):
+    for key in ("corpus", "index", "model", "k", "max_sentences", "mode", "backend"):
         value = getattr(args, key, None)
         if value is not None:
             overrides[key] = value
