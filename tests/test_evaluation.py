@@ -10,15 +10,8 @@ from conftest import QUESTIONS, REPO
 from test_cli import run_cli
 
 from assistant.errors import UserInputError
-from assistant.eval.evaluation import (
-    compare_records,
-    evidence_spans,
-    load_questions,
-    run_evaluation,
-    run_holdout,
-    summarize,
-    summarize_by_tag,
-)
+from assistant.eval.evaluation import evidence_spans, load_questions, run_evaluation, run_holdout
+from assistant.eval.outcomes import compare_records, summarize, summarize_by_tag
 from assistant.models import Answer, EvalRecord
 
 DOC_004 = "004_54acd962cbed51f9.txt"

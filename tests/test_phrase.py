@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.answer.phrase import answer_phrase, phrase_fields, phrase_type
-from assistant.eval.evaluation import score_answer, summarize
+from assistant.eval.outcomes import score_answer, summarize
 from assistant.eval.metrics import exact_match, token_f1
 from assistant.models import Answer, Citation, EvalQuestion, EvalRecord
 from assistant.serve.formatting import format_answer_text

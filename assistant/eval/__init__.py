@@ -17,12 +17,11 @@ from assistant.eval.evaluation import (
            eval_report,
            load_questions,
            run_evaluation,
-           summarize,
-           summarize_by_tag,
 )
+from assistant.eval.outcomes import compare_records, summarize, summarize_by_tag
 from assistant.eval.reports import load_report, summary_table, write_report
 
-__all__ = ["SYSTEMS", "BenchReport", "bench_markdown", "confusion_table", "eval_report", "load_claims",
-           "load_questions",
+__all__ = ["SYSTEMS", "BenchReport", "bench_markdown", "compare_records", "confusion_table", "eval_report",
+           "load_claims", "load_questions",
            "load_report", "run_bench", "run_claims", "run_evaluation", "summarize", "summarize_by_tag",
            "summary_table", "write_bench_report", "write_claims_report", "write_report"]

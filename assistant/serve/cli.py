@@ -135,8 +135,8 @@ def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
     from tqdm import tqdm
 
-    from assistant.eval.evaluation import (SYSTEMS, compare_records, eval_report, load_questions, run_evaluation,
-                                           run_holdout)
+    from assistant.eval.evaluation import SYSTEMS, eval_report, load_questions, run_evaluation, run_holdout
+    from assistant.eval.outcomes import compare_records
     from assistant.eval.reports import comparison_table, load_report, summary_table, write_report
 
     if args.questions is None and args.claims is None:
