@@ -14,6 +14,7 @@ from assistant.answer.answering import AnswerOptions, answer_question, validate_
 from assistant.answer.judge import JUDGE_FILE, Judge, load_judge
 from assistant.check.conflicts import find_conflicts
 from assistant.errors import IndexError_, UserInputError
+from assistant.index.backends import attach_backend
 from assistant.index.build import BuildResult, Progress, build_index
 from assistant.index.embedding import Embedder, make_embedder, make_query_embedder
 from assistant.index.manifest import diff_documents, read_manifest, settings_mismatch
@@ -54,7 +55,7 @@ class Assistant:
                 if problem:
                     raise IndexError_(f"index in {self.settings.index} was built with other settings: {problem}; "
                                       "rebuild with `assistant index`")
-                self._index = loaded
+                self._index = attach_backend(loaded, self.settings)
             return self._index
 
     def build(self, corpus: Path | None = None, progress: Progress | None = None) -> BuildResult:
@@ -68,7 +69,7 @@ class Assistant:
             built = build_index(result.documents, self.settings.index, self.embedder, self.settings.chunking,
                                 corpus_label=str(corpus.resolve()), batch_size=self.settings.batch_size,
                                 progress=progress, dense_index=self.settings.dense_index)
-            fresh = load_index(self.settings.index)
+            fresh = attach_backend(load_index(self.settings.index), self.settings, create=True)
             with self._lock:
                 self._index = fresh
         return built

@@ -9,6 +9,7 @@ import faiss
 import numpy as np
 
 from assistant.answer.scoring import reciprocal_rank_fusion
+from assistant.index.backend_types import ranked_chunks
 from assistant.index.store import LoadedIndex
 from assistant.lexical import terms
 from assistant.models import RetrievalMode, RetrievedChunk, System
@@ -80,20 +81,13 @@ def retrieve(index: LoadedIndex, question: str, query_vector: np.ndarray | None,
     after_dense = time.perf_counter()
     lexical = lexical_search(index, question, depth, allowed) if mode != "dense" else []
     after_lexical = time.perf_counter()
-    dense_info = {pos: (rank, score) for rank, (pos, score) in enumerate(dense, 1)}
-    lexical_info = {pos: (rank, score) for rank, (pos, score) in enumerate(lexical, 1)}
     if mode == "dense":
         fused = dense
     elif mode == "bm25":
         fused = lexical
     else:
         fused = reciprocal_rank_fusion([[p for p, _ in dense], [p for p, _ in lexical]], weights=list(weights))
-    results = []
-    for rank, (pos, score) in enumerate(fused[:k], 1):
-        d_rank, d_score = dense_info.get(pos, (0, 0.0))
-        l_rank, l_score = lexical_info.get(pos, (0, 0.0))
-        results.append(RetrievedChunk(chunk=index.chunks[pos], score=score, rank=rank, position=pos, dense_rank=d_rank,
-                                      dense_score=d_score, lexical_rank=l_rank, lexical_score=l_score))
+    results = ranked_chunks(index.chunks, fused, dense, lexical, k)
     if timings is not None:
         timings["dense_search_ms"] = (after_dense - clock) * 1000
         timings["lexical_search_ms"] = (after_lexical - after_dense) * 1000

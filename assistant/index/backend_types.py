@@ -5,13 +5,13 @@ Imported by ``store`` (``LoadedIndex.backend``) and by each backend; imports nei
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any, Literal, Protocol
 
 import numpy as np
 
 from assistant.errors import AssistantError
-from assistant.models import RetrievalMode, RetrievedChunk
+from assistant.models import Chunk, RetrievalMode, RetrievedChunk
 
 # ``index`` below is a ``store.LoadedIndex``; not imported here, as store imports this module.
 
@@ -39,3 +39,18 @@ class SearchBackend(Protocol):
         """The ``k`` best chunks with their dense and lexical ranks, like ``answer.retrieval.retrieve``
         (each retriever looks ``depth`` deep; hybrid fuses them by weighted reciprocal rank)."""
         ...
+
+
+def ranked_chunks(chunks: Sequence[Chunk], fused: Sequence[tuple[int, float]], dense: Sequence[tuple[int, float]],
+                  lexical: Sequence[tuple[int, float]], k: int) -> list[RetrievedChunk]:
+    """The first ``k`` of ``fused`` (position, score) as RetrievedChunk, each with its rank (from 1) and score
+    in the ``dense`` and ``lexical`` lists, or 0 where it is not in one."""
+    dense_info = {pos: (rank, score) for rank, (pos, score) in enumerate(dense, 1)}
+    lexical_info = {pos: (rank, score) for rank, (pos, score) in enumerate(lexical, 1)}
+    results = []
+    for rank, (pos, score) in enumerate(fused[:k], 1):
+        d_rank, d_score = dense_info.get(pos, (0, 0.0))
+        l_rank, l_score = lexical_info.get(pos, (0, 0.0))
+        results.append(RetrievedChunk(chunk=chunks[pos], score=score, rank=rank, position=pos, dense_rank=d_rank,
+                                      dense_score=d_score, lexical_rank=l_rank, lexical_score=l_score))
+    return results

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, TypeVar
 import numpy as np
 from qdrant_client import QdrantClient, models
 
-from assistant.index.backend_types import BackendError
+from assistant.index.backend_types import BackendError, ranked_chunks
 from assistant.lexical import terms
 from assistant.models import Chunk, RetrievalMode, RetrievedChunk
 
@@ -66,11 +66,15 @@ def _call(location: str, what: str, action: Callable[[], T]) -> T:
     except BackendError:
         raise
     except Exception as exc:
-        status = getattr(exc, "status_code", None)
-        if status in (401, 403):
-            raise BackendError(f"Qdrant at {location} refused the API key (HTTP {status}) while {what}; "
-                               "check ASSISTANT_QDRANT_API_KEY") from exc
-        raise BackendError(f"Qdrant at {location}: {what} failed: {_reason(exc)}") from exc
+        raise _failure(location, exc, f"Qdrant at {location}: {what} failed") from exc
+
+
+def _failure(location: str, exc: Exception, prefix: str) -> BackendError:
+    """One line for a failed call: a refused API key by name, anything else after ``prefix``."""
+    status = getattr(exc, "status_code", None)
+    if status in (401, 403):
+        return BackendError(f"Qdrant at {location} refused the API key (HTTP {status}); check ASSISTANT_QDRANT_API_KEY")
+    return BackendError(f"{prefix}: {_reason(exc)}")
 
 
 def connect(location: str, api_key: str | None = None) -> QdrantClient:
@@ -94,11 +98,7 @@ def connect(location: str, api_key: str | None = None) -> QdrantClient:
     try:
         client.get_collections()
     except Exception as exc:
-        status = getattr(exc, "status_code", None)
-        if status in (401, 403):
-            raise BackendError(f"Qdrant at {location} refused the API key (HTTP {status}); "
-                               "check ASSISTANT_QDRANT_API_KEY") from exc
-        raise BackendError(f"cannot reach Qdrant at {location}: {_reason(exc)}") from exc
+        raise _failure(location, exc, f"cannot reach Qdrant at {location}") from exc
     _CLIENTS[key] = client
     return client
 
@@ -191,8 +191,6 @@ class QdrantBackend:
         lists = iter(responses)
         dense_hits = [(int(p.id), float(p.score)) for p in next(lists).points] if dense is not None else []
         lexical_hits = [(int(p.id), float(p.score)) for p in next(lists).points] if sparse is not None else []
-        dense_info = {pos: (rank, score) for rank, (pos, score) in enumerate(dense_hits, 1)}
-        lexical_info = {pos: (rank, score) for rank, (pos, score) in enumerate(lexical_hits, 1)}
         if mode == "dense":
             fused = dense_hits
         elif mode == "bm25":
@@ -200,15 +198,9 @@ class QdrantBackend:
         else:
             fused = [(int(p.id), float(p.score)) for p in next(lists).points] if prefetch else []
             # Equal fused scores in the order of first appearance (dense list first), as our RRF does.
-            fused.sort(key=lambda hit: (-hit[1], (0, dense_info[hit[0]][0]) if hit[0] in dense_info
-                                        else (1, lexical_info.get(hit[0], (0, 0.0))[0])))
-        results = []
-        for rank, (pos, score) in enumerate(fused[:k], 1):
-            d_rank, d_score = dense_info.get(pos, (0, 0.0))
-            l_rank, l_score = lexical_info.get(pos, (0, 0.0))
-            results.append(RetrievedChunk(chunk=index.chunks[pos], score=score, rank=rank, position=pos,
-                                          dense_rank=d_rank, dense_score=d_score, lexical_rank=l_rank,
-                                          lexical_score=l_score))
+            first_seen = {pos: i for i, (pos, _) in reversed(list(enumerate(dense_hits + lexical_hits)))}
+            fused.sort(key=lambda hit: (-hit[1], first_seen.get(hit[0], len(first_seen))))
+        results = ranked_chunks(index.chunks, fused, dense_hits, lexical_hits, k)
         if timings is not None:  # one request answers all three searches
             timings["dense_search_ms"] = (answered - clock) * 1000
             timings["lexical_search_ms"] = 0.0
