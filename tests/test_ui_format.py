@@ -10,15 +10,13 @@ import pytest
 
 from assistant.answer.conversation import is_follow_up, resolve_follow_up, subject_of
 from assistant.models import Answer, Citation
-from assistant.serve.ui import EMPTY_CARD, ask_in_chat
+from assistant.serve.chat_format import answer_text_html, conversation_html
+from assistant.serve.ui import EMPTY_CONVERSATION, ask_in_chat
 from assistant.serve.ui_corpus import documents_table
 from assistant.serve.ui_format import (
     WHOLE_DOCUMENT_LIMIT,
     WINDOW,
-    answer_card_html,
     answer_markdown,
-    answer_text_html,
-    chat_text,
     passage_html,
     source_html,
     whole_document_html,
@@ -35,7 +33,7 @@ DOC_TEXT = (
     "Luxturna treats an inherited retinal dystrophy."
 )
 MARK = re.compile(r'<mark class="cited">(.*?)</mark>', re.S)
-CHIP = re.compile(r'<button type="button" class="chip" data-marker="(\d+)"[^>]*>(\d+)</button>')
+CHIP = re.compile(r'<button type="button" class="chip" data-turn="0" data-marker="(\d+)"[^>]*>(\d+)<span')
 
 
 def span(text: str, quote: str) -> tuple[int, int]:
@@ -75,12 +73,17 @@ def lookup(doc: str) -> str | None:
     return DOC_TEXT if doc == "notes.txt" else None
 
 
+def answer_card_html(a: Answer, document_text=lambda doc: None) -> str:
+    """A conversation of one turn: the answer's bubble and its side panel."""
+    return conversation_html([(a.question, a, None)], document_text)
+
+
 # --- chips and highlights ------------------------------------------------------------------------
 
 
 def test_every_marker_becomes_a_chip_with_its_marker() -> None:
     a = answer(citation(1, TREATS), citation(2, PRICE))
-    html = answer_text_html(a)
+    html = answer_text_html(a, 0)
     chips = CHIP.findall(html)
     assert chips == [("1", "1"), ("2", "2")]
     assert "[1]" not in html and "[2]" not in html
@@ -92,9 +95,9 @@ def test_every_marker_becomes_a_chip_with_its_marker() -> None:
 
 def test_chip_carries_the_escaped_source_title() -> None:
     c = citation(1, TREATS, title='Notes "quoted" <b>bold</b>')
-    html = answer_text_html(answer(c))
-    assert 'title="Notes &quot;quoted&quot; &lt;b&gt;bold&lt;/b&gt;"' in html
-    assert "<b>" not in html
+    html = answer_text_html(answer(c), 0)
+    assert 'aria-label="source 1: Notes &quot;quoted&quot; &lt;b&gt;bold&lt;/b&gt;"' in html
+    assert "<b>bold" not in html
 
 
 def test_highlight_in_passage_equals_the_quote() -> None:
@@ -142,7 +145,7 @@ def test_document_markup_is_escaped_everywhere() -> None:
     c = citation(1, HOSTILE, title=hostile_title, doc="x<img src=y>.txt")
     a = answer(c, question=f"What does {IMG} say?", searched_question=f"{SCRIPT} searched")
     card = answer_card_html(a, lambda doc: DOC_TEXT)
-    for html in (card, source_html(c, DOC_TEXT), passage_html(c), answer_text_html(a),
+    for html in (card, source_html(c, DOC_TEXT), passage_html(c), answer_text_html(a, 0),
                  whole_document_html(DOC_TEXT, c.start, c.end)):
         assert "<script" not in html.lower()
         assert "<img" not in html.lower()
@@ -173,23 +176,15 @@ def test_abstention_card_says_the_documents_dont_say_with_the_reason() -> None:
     assert "The documents don't say" in card
     assert "the closest passage does not mention australia" in card
     assert 'data-abstained="true"' in card
-    assert "chip" not in card and "source" not in card
+    assert 'class="chip"' not in card and 'class="source"' not in card
 
 
 def test_searched_for_line_only_when_the_question_was_rewritten() -> None:
     a = answer(citation(1, PRICE), question="How much does it cost?",
                searched_question="How much does Zolgensma cost?")
     assert "Searched for: How much does Zolgensma cost?" in answer_card_html(a)
-    assert chat_text(a).startswith("(searched for: How much does Zolgensma cost?)\n")
     same = a.model_copy(update={"question": "How much does Zolgensma cost?"})
     assert "Searched for" not in answer_card_html(same)
-    assert "searched for" not in chat_text(same)
-
-
-def test_chat_text() -> None:
-    a = answer(citation(1, PRICE))
-    assert chat_text(a) == f"{PRICE} [1]\n(confidence 0.80)"
-    assert chat_text(abstention()) == "The documents don't say. the closest passage does not mention australia"
 
 
 def test_answer_markdown_has_references_with_doc_and_offsets() -> None:
@@ -287,7 +282,7 @@ def test_ask_in_chat_resolves_follow_ups_and_renders_every_output(fake_assistant
     history, asked, card, md, first = ask_in_chat(fake_assistant, "How much does Zolgensma cost?", [], [], 2,
                                                   "hybrid", None)
     assert first is not None and asked == ["How much does Zolgensma cost?"]
-    assert [m["role"] for m in history] == ["user", "assistant"]
+    assert [t["question"] for t in history] == ["How much does Zolgensma cost?"]
     history, asked, card, md, second = ask_in_chat(fake_assistant, "When was it approved?", history, asked, 2,
                                                    "hybrid", None)
     assert second is not None
@@ -295,14 +290,15 @@ def test_ask_in_chat_resolves_follow_ups_and_renders_every_output(fake_assistant
     assert second.searched_question == "When was Zolgensma approved?"
     assert asked == ["How much does Zolgensma cost?", "When was Zolgensma approved?"]
     assert "Searched for: When was Zolgensma approved?" in card
-    assert len(history) == 4 and history[-1]["content"].startswith("(searched for: When was Zolgensma approved?)")
+    assert len(history) == 2 and history[-1]["answer"]["searched_question"] == "When was Zolgensma approved?"
+    assert 'data-turns="2"' in card  # the first answer is still there
     assert md.startswith("**When was it approved?**")
 
 
 def test_ask_in_chat_shows_errors_in_the_card(fake_assistant: Assistant) -> None:
     history, asked, card, md, result = ask_in_chat(fake_assistant, "   ", [], ["earlier"], 2, "hybrid", None)
     assert result is None and md == "" and asked == ["earlier"]
-    assert "the question is empty" in card and 'class="abstain error"' in card
+    assert "the question is empty" in card and 'class="bubble assistant error"' in card
     _, _, card, _, _ = ask_in_chat(fake_assistant, "What?", [], [], 2, "hybrid", ["<img src=x>.txt"])
     assert "unknown document in filter" in card and "<img" not in card
 
@@ -311,4 +307,4 @@ def test_documents_table_lists_the_index(fake_assistant: Assistant) -> None:
     rows = documents_table(fake_assistant)
     assert [r[0] for r in rows] == sorted(fake_assistant.index.manifest.documents)
     assert all(isinstance(r[2], int) and r[3] > 0 for r in rows)
-    assert EMPTY_CARD.startswith('<div class="answer-card">')
+    assert EMPTY_CONVERSATION.startswith('<div class="conversation" data-turns="0">')

@@ -29,6 +29,7 @@ from assistant.models import RETRIEVAL_MODES
 from assistant.service import Assistant
 
 MAX_BODY_BYTES = 1_000_000
+MAX_SENTENCES = 10  # the most sentences one answer may have (the API's and the UI slider's limit)
 
 
 def ask_arguments_problem(max_sentences: Any, mode: Any, documents: Any) -> str | None:
@@ -40,8 +41,8 @@ def ask_arguments_problem(max_sentences: Any, mode: Any, documents: Any) -> str 
         count = float(max_sentences)  # 2, 2.0 and "2" are fine
     except (TypeError, ValueError):
         count = float("nan")
-    if isinstance(max_sentences, bool) or not 1 <= count <= 10 or count != int(count):
-        return "max_sentences must be a whole number from 1 to 10"
+    if isinstance(max_sentences, bool) or not 1 <= count <= MAX_SENTENCES or count != int(count):
+        return f"max_sentences must be a whole number from 1 to {MAX_SENTENCES}"
     if documents is not None and (not isinstance(documents, list) or not all(isinstance(d, str) for d in documents)):
         return "documents must be a list of document ids or null"
     return None

@@ -12,20 +12,13 @@ from pathlib import Path
 
 import gradio as gr
 
-from assistant.answer.conversation import resolve_follow_up
+from assistant.answer.conversation import ask_in_conversation
 from assistant.errors import AssistantError
 from assistant.models import RETRIEVAL_MODES, Answer, System
-from assistant.serve.http_api import ask_arguments_problem
+from assistant.serve.http_api import MAX_SENTENCES, ask_arguments_problem
 from assistant.serve.ui_corpus import corpus_tab, documents_table_ids
-from assistant.serve.ui_format import (
-    CARD_CSS,
-    CARD_JS,
-    CHECK_CSS,
-    answer_card_html,
-    answer_markdown,
-    chat_text,
-    check_report_html,
-)
+from assistant.serve.chat_format import CHAT_CSS, CHAT_JS, Turn, conversation_html
+from assistant.serve.ui_format import CHECK_CSS, EVAL_CSS, answer_markdown, check_report_html, eval_summary_html
 from assistant.service import Assistant
 
 log = logging.getLogger(__name__)
@@ -36,7 +29,7 @@ EXAMPLES = [
     "Who died in 1999 during a gene therapy study?",
     "How does ex vivo gene therapy work?",
 ]
-EMPTY_CARD = "<div class=\"answer-card\"><p class=\"hint\">Ask a question to see a cited answer here.</p></div>"
+EMPTY_CONVERSATION = conversation_html([])
 
 
 def _document_text(assistant: Assistant):
@@ -46,27 +39,29 @@ def _document_text(assistant: Assistant):
     return lookup
 
 
-def ask_in_chat(assistant: Assistant, question: str, history: list[dict], asked: list[str], max_sentences: int,
+def ask_in_chat(assistant: Assistant, question: str, turns: list[dict], asked: list[str], max_sentences: int,
                 mode: str, docs: list[str] | None) -> tuple[list[dict], list[str], str, str, Answer | None]:
-    """Answer one chat turn: resolve a follow-up, answer, and render every output."""
-    history = list(history or [])
+    """Answer one chat turn (a follow-up is resolved as in the terminal chat) and render the whole
+    conversation: (turns, questions searched, conversation HTML, this answer's Markdown, answer).
+    ``turns`` are ``{"question", "answer" (the contract as a dict) or None, "error"}``."""
+    turns = list(turns or [])
     asked = list(asked or [])
     try:
-        searched = resolve_follow_up(question, asked, assistant.index.sentence_df)
-        answer = assistant.ask(searched, max_sentences=int(max_sentences), mode=mode, doc_filter=docs or None)
+        answer = ask_in_conversation(
+            lambda q: assistant.ask(q, max_sentences=int(max_sentences), mode=mode, doc_filter=docs or None),
+            question, asked, assistant.index.sentence_df)
     except AssistantError as exc:
-        message = f"⚠ {exc}"
-        history += [{"role": "user", "content": gr_escape(question)},
-                    {"role": "assistant", "content": gr_escape(message)}]
-        card = f"<div class=\"answer-card\"><div class=\"abstain error\">{gr_escape(message)}</div></div>"
-        return history, asked, card, "", None
-    answer = answer.model_copy(update={"question": question.strip(), "searched_question": searched})
-    asked.append(searched)
-    # the Chatbot renders its messages as (sanitised) HTML even without Markdown: escape them so
-    # markup in a question or a quoted document shows as text
-    history += [{"role": "user", "content": gr_escape(question)},
-                {"role": "assistant", "content": gr_escape(chat_text(answer))}]
-    return history, asked, answer_card_html(answer, _document_text(assistant)), answer_markdown(answer), answer
+        turns.append({"question": question, "answer": None, "error": str(exc)})
+        return turns, asked, render_conversation(assistant, turns), "", None
+    turns.append({"question": question, "answer": answer.model_dump(mode="json"), "error": None})
+    return turns, asked, render_conversation(assistant, turns), answer_markdown(answer), answer
+
+
+def render_conversation(assistant: Assistant, turns: list[dict]) -> str:
+    """The conversation HTML of the stored turns (each answer with its own sources)."""
+    rows: list[Turn] = [(t["question"], Answer.model_validate(t["answer"]) if t.get("answer") else None,
+                         t.get("error")) for t in turns]
+    return conversation_html(rows, _document_text(assistant))
 
 
 def gr_escape(text: str) -> str:
@@ -76,8 +71,26 @@ def gr_escape(text: str) -> str:
     return escape(text)
 
 
+def question_sets(heldout_dir: Path, questions_dir: Path) -> tuple[str | None, list[str]]:
+    """(the default set, every set): the default is the first held-out set, never a set the
+    abstention model or the judge was fitted on (those in ``questions_dir``)."""
+    held_out = sorted(str(p) for p in heldout_dir.glob("*.jsonl")) if heldout_dir.exists() else []
+    fitted = sorted(str(p) for p in questions_dir.glob("*.jsonl")) if questions_dir.exists() else []
+    return (held_out[0] if held_out else None), held_out + fitted
+
+
+def question_set_note(held_out: str | None) -> str:
+    """The note under the question-set choice, naming the default set."""
+    if held_out is None:
+        return ("No held-out question set was found, so none is chosen: the sets in `evals/questions/` were used "
+                "to fit the abstention model and the judge, and their figures are in-sample.")
+    return (f"Default: **`{held_out}`**, a held-out set (never used to fit or tune the abstention model, the "
+            "judge or any threshold). The sets in `evals/questions/` were used for that calibration, so their "
+            "figures are in-sample.")
+
+
 def build_app(assistant: Assistant, questions_dir: Path = Path("evals/questions"),
-              runs_dir: Path = Path("evals/runs")) -> gr.Blocks:
+              runs_dir: Path = Path("evals/runs"), heldout_dir: Path = Path("evals/heldout")) -> gr.Blocks:
     """The Blocks app (not launched)."""
     doc_ids = lambda: sorted(documents_table_ids(assistant))  # noqa: E731
 
@@ -85,36 +98,38 @@ def build_app(assistant: Assistant, questions_dir: Path = Path("evals/questions"
         gr.Markdown("## Ask the documents\nEvery sentence of an answer is quoted from a document; click a number "
                     "to see where.")
         asked = gr.State([])
+        turns = gr.State([])
         with gr.Tab("Chat"):
             with gr.Row():
                 with gr.Column(scale=3):
-                    chat = gr.Chatbot(label="Conversation", height=300, render_markdown=False, elem_id="chat")
+                    chat = gr.HTML(EMPTY_CONVERSATION, css_template=CHAT_CSS, js_on_load=CHAT_JS,
+                                   elem_id="conversation")
                     with gr.Row():
                         question = gr.Textbox(placeholder="Ask a question about the documents", show_label=False,
                                               scale=5, elem_id="question", max_lines=3)
                         send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
                     gr.Examples(EXAMPLES, inputs=question, label="Examples")
-                    card = gr.HTML(EMPTY_CARD, css_template=CARD_CSS, js_on_load=CARD_JS, elem_id="answer-card")
-                    markdown = gr.Textbox(label="Copy this answer as Markdown", lines=4, buttons=["copy"],
+                    markdown = gr.Textbox(label="Copy the last answer as Markdown", lines=4, buttons=["copy"],
                                           elem_id="answer-markdown", interactive=False)
-                with gr.Column(scale=1):
-                    max_sentences = gr.Slider(1, 3, value=assistant.settings.max_sentences, step=1,
-                                              label="Sentences per answer")
+                with gr.Column(scale=1, min_width=200):
+                    max_sentences = gr.Slider(1, MAX_SENTENCES, value=assistant.settings.max_sentences, step=1,
+                                              label="Sentences per answer", elem_id="max-sentences")
                     mode = gr.Radio([m.value for m in RETRIEVAL_MODES], value=str(assistant.settings.mode),
                                     label="Retrieval")
                     docs = gr.Dropdown(choices=doc_ids(), multiselect=True, label="Only these documents",
                                        elem_id="doc-filter")
                     clear = gr.Button("New conversation")
 
-            def on_ask(q, history, asked_so_far, n, m, selected):
-                history, asked_now, card_html, md, _ = ask_in_chat(assistant, q, history, asked_so_far, n, m, selected)
-                return history, asked_now, card_html, md, ""
+            def on_ask(q, turns_so_far, asked_so_far, n, m, selected):
+                turns_now, asked_now, html, md, _ = ask_in_chat(assistant, q, turns_so_far, asked_so_far, n, m,
+                                                                selected)
+                return turns_now, asked_now, html, md, ""
 
-            outputs = [chat, asked, card, markdown, question]
-            inputs = [question, chat, asked, max_sentences, mode, docs]
+            outputs = [turns, asked, chat, markdown, question]
+            inputs = [question, turns, asked, max_sentences, mode, docs]
             send.click(on_ask, inputs, outputs, api_visibility="private")
             question.submit(on_ask, inputs, outputs, api_visibility="private")
-            clear.click(lambda: ([], [], EMPTY_CARD, ""), None, [chat, asked, card, markdown],
+            clear.click(lambda: ([], [], EMPTY_CONVERSATION, ""), None, [turns, asked, chat, markdown],
                         api_visibility="private")
 
         corpus_tab(assistant, docs)
@@ -136,18 +151,20 @@ def build_app(assistant: Assistant, questions_dir: Path = Path("evals/questions"
             check_button.click(on_check, pasted, check_out, api_visibility="private")
 
         with gr.Tab("Evaluation"):
-            sets = sorted(str(p) for p in questions_dir.glob("*.jsonl")) if questions_dir.exists() else []
-            question_set = gr.Dropdown(choices=sets, value=sets[0] if sets else None, label="Question set")
+            held_out, sets = question_sets(heldout_dir, questions_dir)
+            question_set = gr.Dropdown(choices=sets, value=held_out, label="Question set", elem_id="question-set")
+            gr.Markdown(question_set_note(held_out), elem_id="question-set-note")
             with gr.Row():
                 systems = gr.CheckboxGroup([s.value for s in System], value=[System.NAIVE.value, System.FULL.value],
                                            label="Systems")
                 limit = gr.Number(value=0, precision=0, label="Limit (0 = all questions)")
             run = gr.Button("Run evaluation")
-            summary = gr.Markdown()
-            with gr.Row():
-                plot_metrics = gr.Image(label="Metrics", type="filepath")
-                plot_confidence = gr.Image(label="Confidence", type="filepath")
-                plot_latency = gr.Image(label="Latency", type="filepath")
+            summary = gr.HTML(css_template=EVAL_CSS, elem_id="eval-summary")
+            report_path = gr.Markdown()
+            # one plot per row, the full width of the page
+            plot_metrics = gr.Image(label="Metrics", type="filepath", elem_id="plot-metrics")
+            plot_confidence = gr.Image(label="Confidence", type="filepath", elem_id="plot-confidence")
+            plot_latency = gr.Image(label="Latency", type="filepath", elem_id="plot-latency")
 
             def on_eval(path, chosen, n, progress=gr.Progress()):
                 from assistant.eval.evaluation import (
@@ -155,14 +172,14 @@ def build_app(assistant: Assistant, questions_dir: Path = Path("evals/questions"
                     load_questions,
                     run_evaluation,
                 )
-                from assistant.eval.reports import summary_table, write_report
+                from assistant.eval.reports import write_report
 
                 if not path or not chosen:
-                    return "Choose a question set and at least one system.", None, None, None
+                    return "", "Choose a question set and at least one system.", None, None, None
                 try:
                     questions = load_questions(Path(path), limit=int(n) or None)
                 except AssistantError as exc:
-                    return f"❌ {exc}", None, None, None
+                    return "", f"❌ {exc}", None, None, None
                 records = run_evaluation(assistant, questions, chosen,
                                          progress=lambda done, total: progress(done / total))
                 now = dt.datetime.now(dt.timezone.utc)
@@ -170,10 +187,11 @@ def build_app(assistant: Assistant, questions_dir: Path = Path("evals/questions"
                 out = runs_dir / f"ui-{now.strftime('%Y%m%dT%H%M%S')}"
                 paths = write_report(report, out, assistant.abstain_threshold)
                 pngs = {p.stem: str(p) for p in paths if p.suffix == ".png"}
-                return (summary_table(report.summary) + f"\n\nReport: `{out}`", pngs.get("metrics"), pngs.get("confidence"),
-                        pngs.get("latency"))
+                return (eval_summary_html(report.summary), f"Report: `{out}`", pngs.get("metrics"),
+                        pngs.get("confidence"), pngs.get("latency"))
 
-            run.click(on_eval, [question_set, systems, limit], [summary, plot_metrics, plot_confidence, plot_latency],
+            run.click(on_eval, [question_set, systems, limit],
+                      [summary, report_path, plot_metrics, plot_confidence, plot_latency],
                       api_visibility="private", concurrency_limit=1)
 
         def api_ask(question: str, max_sentences: int = 2, mode: str = "hybrid",

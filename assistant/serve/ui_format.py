@@ -1,4 +1,5 @@
-"""Pure formatting for the browser UI: answers with citation chips, source panels, Markdown export.
+"""Pure formatting for the browser UI: source panels, Markdown export, check reports (the chat's
+conversation, chips and sources lists are in ``chat_format``).
 
 Every piece of document or user text goes through ``html.escape``: a document containing
 ``<script>`` or ``onerror=`` is shown as text and runs nothing.
@@ -6,52 +7,15 @@ Every piece of document or user text goes through ``html.escape``: a document co
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from html import escape
 
 from assistant.answer.answering import display_text
 from assistant.models import Answer, CheckReport, Citation
-from assistant.patterns import CITATION_MARKER
+from assistant.serve.formatting import date_label
 
-WHOLE_DOCUMENT_LIMIT = 200_000
-WINDOW = 20_000
-
-CARD_CSS = """
-.answer-card { font-size: 1rem; line-height: 1.55; }
-.answer-card .searched { color: #555; font-size: .85rem; margin-bottom: .4rem; }
-.answer-card .chip { display: inline-block; border: 1px solid #3b82f6; color: #1d4ed8; background: #eff6ff;
-  border-radius: 999px; padding: 0 .45rem; margin: 0 .15rem; font-size: .8rem; cursor: pointer; line-height: 1.4; }
-.answer-card .chip.active { background: #1d4ed8; color: #fff; }
-.answer-card .confidence { color: #555; font-size: .85rem; margin-top: .4rem; }
-.answer-card .abstain { background: #fff7ed; border-left: 4px solid #f97316; padding: .5rem .75rem; }
-.answer-card .source { border: 1px solid #ddd; border-radius: 8px; padding: .6rem .8rem; margin-top: .6rem; }
-.answer-card .source[hidden] { display: none; }
-.answer-card .source-title { font-weight: 600; }
-.answer-card .source-doc { color: #555; font-size: .8rem; }
-.answer-card .passage, .answer-card .doc-view { white-space: pre-wrap; font-size: .9rem; }
-.answer-card .doc-view { max-height: 320px; overflow: auto; border-top: 1px solid #eee; padding-top: .4rem; }
-.answer-card mark.cited { background: #fde68a; padding: 0 .1rem; }
-.answer-card mark.cited b.answer-phrase { font-weight: 700; }
-.answer-card table.why td { padding: 0 .6rem 0 0; font-size: .85rem; }
-"""
-
-# Chips show their source panel; opening the whole document scrolls to the cited sentence.
-CARD_JS = """
-element.addEventListener('click', function (event) {
-  const chip = event.target.closest('.chip');
-  if (!chip) { return; }
-  const card = chip.closest('.answer-card');
-  card.querySelectorAll('.chip').forEach(c => c.classList.toggle('active', c.dataset.marker === chip.dataset.marker));
-  card.querySelectorAll('.source').forEach(s => { s.hidden = s.dataset.marker !== chip.dataset.marker; });
-});
-element.addEventListener('toggle', function (event) {
-  const details = event.target;
-  if (!details.classList || !details.classList.contains('whole-doc') || !details.open) { return; }
-  const mark = details.querySelector('mark.cited');
-  if (mark) { mark.scrollIntoView({block: 'center'}); }
-}, true);
-"""
-
+# every answer of a conversation keeps its sources in the page: a long document shows a window around the sentence
+WHOLE_DOCUMENT_LIMIT = 30_000
+WINDOW = 6_000
 
 def _bold_phrase(quote: str, phrase: tuple[int, int] | None) -> str:
     """``quote`` escaped, with ``quote[phrase[0]:phrase[1]]`` (the answer phrase) in bold; the three
@@ -126,51 +90,12 @@ def source_html(citation: Citation, document_text: str | None) -> str:
     return (
         f"<div class=\"source\" data-marker=\"{citation.marker}\" hidden>"
         f"<div class=\"source-title\">[{citation.marker}] {escape(citation.title)}</div>"
-        f"<div class=\"source-doc\">{escape(citation.doc)} · characters {citation.start}–{citation.end}</div>"
+        f"<div class=\"source-doc\">{escape(citation.doc)}{escape(date_label(citation.date, citation.date_source))}"
+        f" · characters {citation.start}–{citation.end}</div>"
         f"<div class=\"passage\">{passage_html(citation)}</div>"
         f"<details class=\"why\"><summary>Why this sentence</summary>{why_html(citation)}</details>"
         f"{whole}</div>"
     )
-
-
-def answer_text_html(answer: Answer) -> str:
-    """The answer text escaped, with each ``[n]`` turned into a clickable chip."""
-    titles = {c.marker: c.title for c in answer.citations}
-    parts, last = [], 0
-    for match in CITATION_MARKER.finditer(answer.text):
-        parts.append(escape(answer.text[last:match.start()]))
-        marker = int(match.group(1))
-        parts.append(f" <button type=\"button\" class=\"chip\" data-marker=\"{marker}\" "
-                     f"title=\"{escape(titles.get(marker, ''), quote=True)}\">{marker}</button>")
-        last = match.end()
-    parts.append(escape(answer.text[last:]))
-    return "".join(parts)
-
-
-def answer_card_html(answer: Answer, document_text: Callable[[str], str | None] = lambda doc: None) -> str:
-    """The whole answer card: searched question, text with chips, confidence, source panels."""
-    searched = ""
-    if answer.searched_question and answer.searched_question != answer.question:
-        searched = f"<div class=\"searched\">Searched for: {escape(answer.searched_question)}</div>"
-    if answer.abstained:
-        return (f"<div class=\"answer-card\" data-abstained=\"true\">{searched}<div class=\"abstain\">"
-                f"<strong>The documents don't say.</strong> <span class=\"reason\">{escape(answer.reason or '')}"
-                f"</span></div><div class=\"confidence\">confidence {answer.confidence:.2f}</div></div>")
-    sources = "".join(source_html(c, document_text(c.doc)) for c in answer.citations)
-    return (f"<div class=\"answer-card\" data-abstained=\"false\">{searched}"
-            f"<p class=\"answer-text\">{answer_text_html(answer)}</p>"
-            f"<div class=\"confidence\">confidence {answer.confidence:.2f} · click a number to see its source</div>"
-            f"<div class=\"sources\">{sources}</div></div>")
-
-
-def chat_text(answer: Answer) -> str:
-    """The plain-text chat bubble for an answer."""
-    prefix = ""
-    if answer.searched_question and answer.searched_question != answer.question:
-        prefix = f"(searched for: {answer.searched_question})\n"
-    if answer.abstained:
-        return f"{prefix}The documents don't say. {answer.reason or ''}"
-    return f"{prefix}{answer.text}\n(confidence {answer.confidence:.2f})"
 
 
 def answer_markdown(answer: Answer) -> str:
@@ -219,4 +144,29 @@ CHECK_CSS = """
 .check-report .evidence, .check-report .diff, .check-report .note { margin: .3rem 0 0 1rem; font-size: .9rem; }
 .check-report .check-error { color: #b91c1c; }
 .check-report mark.cited { background: #fde68a; }
+"""
+
+
+def eval_summary_html(summary: dict[str, dict[str, float]]) -> str:
+    """The evaluation summary as a table that scrolls sideways rather than wrapping its headers:
+    one row per system, counts beside the rates (the columns of ``eval.reports.TABLE_COLUMNS``)."""
+    from assistant.eval.reports import TABLE_COLUMNS, _cell
+
+    header = "".join(f"<th>{escape(label)}</th>" for label in ["system", "answered / abstained / errored"]
+                     + [label for _, label in TABLE_COLUMNS])
+    rows = []
+    for system, figures in summary.items():
+        counts = f"{int(figures['answered'])} / {int(figures['abstained'])} / {int(figures['errored'])}"
+        cells = [system, counts] + [_cell(key, figures[key]) for key, _ in TABLE_COLUMNS]
+        rows.append("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>")
+    return (f"<div class=\"eval-summary\"><table><thead><tr>{header}</tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table></div>")
+
+
+EVAL_CSS = """
+.eval-summary { overflow-x: auto; }
+.eval-summary table { border-collapse: collapse; font-size: .9rem; }
+.eval-summary th, .eval-summary td { white-space: nowrap; padding: .25rem .6rem; border-bottom: 1px solid #e5e7eb;
+  text-align: right; }
+.eval-summary th:first-child, .eval-summary td:first-child { text-align: left; font-weight: 600; }
 """
