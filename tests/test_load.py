@@ -202,6 +202,7 @@ READ_QUESTIONS = ["When was Zorblax therapy approved?", "What is glimmer syndrom
                   "Who died in 1999 during a gene therapy study?", "What is gene therapy?"]
 
 
+@pytest.mark.slow  # ~5 s of real uploads and reader threads: the full suite's, not the unit tier's
 def test_reads_during_uploads_cite_the_index_version_they_used(fake_assistant: Assistant, monkeypatch,
                                                                tmp_path: Path) -> None:
     """While one thread uploads (and removes) documents, three threads keep asking: every
