@@ -19,6 +19,7 @@ upload leaves the previous collection serving; older collections (but the one ju
 
 from __future__ import annotations
 
+import atexit
 import time
 import warnings
 from collections import Counter
@@ -108,6 +109,14 @@ def forget_client(location: str, api_key: str | None = None) -> None:
     client = _CLIENTS.pop((location, api_key), None)
     if client is not None:
         client.close()
+
+
+@atexit.register
+def _close_clients() -> None:
+    """Close kept clients before shutdown: a local folder's client closed by its ``__del__`` during
+    interpreter teardown prints an ImportError traceback."""
+    for key in list(_CLIENTS):
+        forget_client(*key)
 
 
 def chunk_terms(chunk: Chunk) -> list[str]:
