@@ -305,6 +305,7 @@ def test_ask_in_chat_shows_errors_in_the_card(fake_assistant: Assistant) -> None
 
 def test_documents_table_lists_the_index(fake_assistant: Assistant) -> None:
     rows = documents_table(fake_assistant)
-    assert [r[0] for r in rows] == sorted(fake_assistant.index.manifest.documents)
-    assert all(isinstance(r[2], int) and r[3] > 0 for r in rows)
+    assert sorted(r[1] for r in rows) == sorted(fake_assistant.index.manifest.documents)
+    assert [r[0] for r in rows] == sorted((r[0] for r in rows), key=str.casefold)  # by title
+    assert all(isinstance(r[3], int) and r[4] > 0 for r in rows)
     assert EMPTY_CONVERSATION.startswith('<div class="conversation" data-turns="0">')

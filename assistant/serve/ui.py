@@ -16,7 +16,7 @@ from assistant.answer.conversation import ask_in_conversation
 from assistant.errors import AssistantError
 from assistant.models import RETRIEVAL_MODES, Answer, System
 from assistant.serve.http_api import MAX_SENTENCES, ask_arguments_problem
-from assistant.serve.ui_corpus import corpus_tab, documents_table_ids
+from assistant.serve.ui_corpus import corpus_tab, document_choices
 from assistant.serve.chat_format import CHAT_CSS, CHAT_JS, Turn, conversation_html
 from assistant.serve.ui_format import CHECK_CSS, EVAL_CSS, answer_markdown, check_report_html, eval_summary_html
 from assistant.service import Assistant
@@ -92,7 +92,7 @@ def question_set_note(held_out: str | None) -> str:
 def build_app(assistant: Assistant, questions_dir: Path = Path("evals/questions"),
               runs_dir: Path = Path("evals/runs"), heldout_dir: Path = Path("evals/heldout")) -> gr.Blocks:
     """The Blocks app (not launched)."""
-    doc_ids = lambda: sorted(documents_table_ids(assistant))  # noqa: E731
+    doc_ids = lambda: document_choices(assistant)  # noqa: E731  (title, id) pairs
 
     with gr.Blocks(title="Cited answers") as app:
         gr.Markdown("## Ask the documents\nEvery sentence of an answer is quoted from a document; click a number "
