@@ -32,8 +32,13 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 ARTIFACTS = REPO / "test-artifacts"
+DOCS = REPO / "docs"
+CONFLICT_CORPUS = REPO / "tests" / "data" / "conflict_corpus"
+VORELIX_Q = "Has Vorelix been approved by the FDA?"
 STARTUP_TIMEOUT_S = 120
 ANSWER_TIMEOUT_MS = 60_000
+LAST = "#conversation .turns > .turn:last-child"  # the latest question and its answer
+PANEL = "#conversation .side-panel"
 
 if not CHROMIUM.exists():
     pytest.skip(f"browser tests need Chromium at {CHROMIUM} (apt-get install chromium; scripts/ensure-env "
@@ -86,6 +91,8 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     corpus = root / "corpus"
     shutil.copytree(CORPUS, corpus)
     (corpus / HOSTILE_DOC_ID).write_text(HOSTILE_DOC, encoding="utf-8")
+    for dated in sorted(CONFLICT_CORPUS.iterdir()):  # two dated documents that disagree (2014 vs 2019)
+        shutil.copy2(dated, corpus / dated.name)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
     env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False",
@@ -153,15 +160,14 @@ def page(server: Server, console_errors: list[str]):
 # --- helpers -------------------------------------------------------------------------------------
 
 _ARM = """() => {
-  const root = document.querySelector('#answer-card');
-  const old = root.querySelector('.answer-card');
-  if (old) { old.dataset.stale = '1'; }
+  const root = document.querySelector('#conversation');
+  const before = root.querySelectorAll('.turns > .turn').length;
   const t = window.__answerTiming = {enter: null, rendered: null};
   document.querySelector('#question textarea').addEventListener('keydown', e => {
     if (e.key === 'Enter' && t.enter === null) { t.enter = performance.now(); }
   });
   const seen = () => {
-    if (t.rendered === null && root.querySelector('.answer-card:not([data-stale])')) {
+    if (t.rendered === null && root.querySelectorAll('.turns > .turn').length > before) {
       t.rendered = performance.now(); observer.disconnect();
     }
   };
@@ -179,14 +185,14 @@ def ask(page, server: Server, question: str) -> float:
     box.press("Enter")
     page.wait_for_function("window.__answerTiming.rendered !== null", timeout=ANSWER_TIMEOUT_MS)
     timing = page.evaluate("window.__answerTiming")
-    assert page.locator("#answer-card .answer-card .hint").count() == 0, "got the empty card, not an answer"
+    assert page.locator(f"{LAST} .bubble.assistant").count() == 1, "no answer bubble"
     if server.first_answer_s is None:
         server.first_answer_s = time.perf_counter() - server.started
     return timing["rendered"] - timing["enter"]
 
 
 def card_text(page) -> str:
-    return page.locator("#answer-card .answer-card").inner_text()
+    return page.locator(f"{LAST} .bubble.assistant").inner_text()
 
 
 def norm(text: str) -> str:
@@ -196,9 +202,8 @@ def norm(text: str) -> str:
 def new_conversation(page) -> None:
     """Clear the conversation and wait until the empty card is shown (so that the reply of the
     clear cannot be mistaken for the next answer)."""
-    page.evaluate("() => document.querySelector('#answer-card .answer-card')?.setAttribute('data-stale', '1')")
     page.get_by_role("button", name="New conversation").click()
-    page.wait_for_selector("#answer-card .answer-card:not([data-stale]) .hint")
+    page.wait_for_selector("#conversation .conversation[data-turns='0']")
 
 
 def open_tab(page, name: str) -> None:
@@ -207,11 +212,12 @@ def open_tab(page, name: str) -> None:
 
 def click_chip(page, marker: str | None = None):
     """Click a chip (the first one unless ``marker``) and return its now visible source panel."""
-    chips = page.locator("#answer-card .chip")
-    chip = chips.first if marker is None else page.locator(f"#answer-card .chip[data-marker='{marker}']").first
+    chips = page.locator(f"{LAST} .chip")
+    chip = chips.first if marker is None else page.locator(f"{LAST} .chip[data-marker='{marker}']").first
     marker = chip.get_attribute("data-marker")
     chip.click()
-    source = page.locator(f"#answer-card .source[data-marker='{marker}']")
+    turn = chip.get_attribute("data-turn")
+    source = page.locator(f"{PANEL} .turn-sources[data-turn='{turn}'] .source[data-marker='{marker}']")
     sync_api.expect(source).to_be_visible()
     return source
 
@@ -219,6 +225,15 @@ def click_chip(page, marker: str | None = None):
 def shot(page, name: str, **kwargs) -> Path:
     path = ARTIFACTS / name
     page.screenshot(path=str(path), **kwargs)
+    return path
+
+
+def shot_docs(page, name: str, **kwargs) -> Path:
+    """A screenshot for the README (docs/) and a copy among the test artifacts."""
+    DOCS.mkdir(exist_ok=True)
+    path = DOCS / name
+    page.screenshot(path=str(path), **kwargs)
+    shutil.copy(path, ARTIFACTS / name)
     return path
 
 
@@ -241,8 +256,8 @@ def test_answer_chip_shows_the_cited_passage(page, server: Server, api, capsys: 
     report(capsys, server, [f"server answered HTTP 200 {server.ready_s:.1f}s after start (index built from scratch)",
                     f"first question answered in the page {server.first_answer_s:.1f}s after start"])
     assert "2.1 million" in card_text(page)
-    assert page.locator("#answer-card .chip").count() >= 1
-    assert page.locator("#answer-card .source:visible").count() == 0  # panels open on click only
+    assert page.locator(f"{LAST} .chip").count() >= 1
+    assert page.locator(f"{PANEL} .source:visible").count() == 0  # panels open on click only
 
     expected = api.predict(COST_Q, 2, "hybrid", None, api_name="/ask")
     assert not expected["abstained"], expected
@@ -251,8 +266,8 @@ def test_answer_chip_shows_the_cited_passage(page, server: Server, api, capsys: 
     quote = next(c["quote"] for c in expected["citations"] if c["marker"] == marker)
     assert norm(source.locator(".passage mark.cited").inner_text()) == norm(quote)
     assert "2.1 million" in quote
-    assert page.locator("#answer-card .chip.active").get_attribute("data-marker") == str(marker)
-    assert page.locator("#answer-card .source:visible").count() == 1
+    assert page.locator(f"{LAST} .chip.active").get_attribute("data-marker") == str(marker)
+    assert page.locator(f"{PANEL} .source:visible").count() == 1
     cited = next(c for c in expected["citations"] if c["marker"] == marker)
     assert cited["doc"] in source.locator(".source-doc").inner_text()
     # the Markdown export carries the reference list
@@ -266,8 +281,8 @@ def test_answer_chip_shows_the_cited_passage(page, server: Server, api, capsys: 
 def test_off_topic_question_abstains(page, server: Server) -> None:
     ask(page, server, "What is the capital of Australia?")
     assert "The documents don't say" in card_text(page)
-    assert page.locator("#answer-card .answer-card").get_attribute("data-abstained") == "true"
-    assert page.locator("#answer-card .chip").count() == 0
+    assert page.locator(f"{LAST} .bubble.assistant").get_attribute("data-abstained") == "true"
+    assert page.locator(f"{LAST} .chip").count() == 0
     shot(page, "abstention.png")
 
 
@@ -277,9 +292,9 @@ def test_follow_up_question_is_resolved_and_shown(page, server: Server) -> None:
     ask(page, server, "When was it approved?")
     text = card_text(page)
     assert "Searched for:" in text and "Zolgensma" in text.split("Searched for:", 1)[1].splitlines()[0]
-    assert page.locator("#answer-card .chip").count() >= 1
+    assert page.locator(f"{LAST} .chip").count() >= 1
     # the conversation keeps both turns
-    chat = page.locator("#chat").inner_text()
+    chat = page.locator("#conversation .turns").inner_text()
     assert COST_Q in chat and "When was it approved?" in chat
     shot(page, "follow-up.png")
 
@@ -297,9 +312,9 @@ def test_uploaded_document_is_answerable(page, server: Server, tmp_path: Path) -
     open_tab(page, "Chat")
     new_conversation(page)
     ask(page, server, "When was Zorblax therapy approved?")
-    assert "2031" in page.locator("#answer-card .answer-text").inner_text()
+    assert "2031" in page.locator(f"{LAST} .answer-text").inner_text()
     sources = [click_chip(page, chip.get_attribute("data-marker"))
-               for chip in page.locator("#answer-card .chip").all()]
+               for chip in page.locator(f"{LAST} .chip").all()]
     docs = [s.locator(".source-doc").inner_text() + " " + s.locator(".source-title").inner_text() for s in sources]
     assert any(UPLOAD_NAME in d for d in docs), docs
     shot(page, "uploaded-answer.png")
@@ -310,9 +325,9 @@ def test_document_markup_is_shown_as_text_and_never_runs(page, server: Server) -
     for question, expected in [("When was Quuxitol first tested?", "2029"),
                                ("What string did the Quuxitol label printer write on every vial?", "label printer")]:
         ask(page, server, question)
-        assert expected in page.locator("#answer-card .answer-text").inner_text()
+        assert expected in page.locator(f"{LAST} .answer-text").inner_text()
         source = None
-        for chip in page.locator("#answer-card .chip").all():
+        for chip in page.locator(f"{LAST} .chip").all():
             candidate = click_chip(page, chip.get_attribute("data-marker"))
             if HOSTILE_DOC_ID in candidate.locator(".source-doc").inner_text():
                 source = candidate
@@ -325,14 +340,80 @@ def test_document_markup_is_shown_as_text_and_never_runs(page, server: Server) -
         assert HOSTILE_SCRIPT in shown and HOSTILE_IMG in shown
         assert page.evaluate("typeof window.__pwned") == "undefined"
     # the second answer quotes the <img> sentence: literal in the card, the chat and the Markdown
-    assert HOSTILE_IMG in page.locator("#answer-card .answer-text").inner_text()
-    assert HOSTILE_IMG in page.locator("#chat").inner_text()
+    assert HOSTILE_IMG in page.locator(f"{LAST} .answer-text").inner_text()
+    assert HOSTILE_IMG in page.locator("#conversation .turns").inner_text()
     assert HOSTILE_IMG in page.locator("#answer-markdown textarea").input_value()
     # a question carrying markup is echoed as text too
     ask(page, server, "Is <img src=y onerror=window.__pwned=2> mentioned by Quuxitol notes?")
-    assert page.locator("img[src='x'], img[src='y'], #answer-card script, #chat script").count() == 0
+    assert page.locator("img[src='x'], img[src='y'], #conversation script").count() == 0
     assert page.evaluate("typeof window.__pwned") == "undefined"
     shot(page, "markup-as-text.png")
+
+
+def test_inline_chip_opens_its_own_answers_source_and_earlier_answers_keep_theirs(page, server: Server, api) -> None:
+    new_conversation(page)
+    ask(page, server, COST_Q)
+    ask(page, server, "Which gene does Luxturna deliver to retinal cells?")
+    first = page.locator("#conversation .turns > .turn[data-turn='0']")
+    second = page.locator("#conversation .turns > .turn[data-turn='1']")
+    # the first answer still has its inline chips and its sources list after the second question
+    assert first.locator(".bubble.assistant .answer-text .chip").count() >= 1
+    assert first.locator(".source-list .source-item").count() == first.locator(".answer-text .chip").count()
+    expected = api.predict(COST_Q, 2, "hybrid", None, api_name="/ask")
+    titles = first.locator(".source-list").inner_text()
+    assert all(c["title"] in titles for c in expected["citations"]), titles
+    # the answer text appears once: no other element of the page repeats it
+    assert page.locator("#conversation").inner_text().count("2.1 million dollars per dose") <= 2  # bubble + list
+
+    chip = first.locator(".answer-text .chip").first
+    marker = chip.get_attribute("data-marker")
+    chip.hover()  # hovering previews the cited sentence
+    preview = chip.locator(".preview")
+    sync_api.expect(preview).to_be_visible()
+    quote = next(c["quote"] for c in expected["citations"] if str(c["marker"]) == marker)
+    assert norm(quote) in norm(preview.inner_text())
+    chip.click()
+    shown = page.locator(f"{PANEL} .source:visible")
+    sync_api.expect(shown).to_have_count(1)
+    assert shown.evaluate("s => s.closest('.turn-sources').dataset.turn") == "0"
+    assert norm(shown.locator(".passage mark.cited").inner_text()) == norm(quote)
+    assert "Answer 1: " + COST_Q in shown.inner_text()
+    page.mouse.move(0, 0)
+    shot_docs(page, "chat-desktop.png")
+
+    # the side panel switches to the answer you click: a source of the second answer
+    second.locator(".source-list .source-item").first.click()
+    shown = page.locator(f"{PANEL} .source:visible")
+    sync_api.expect(shown).to_have_count(1)
+    assert shown.evaluate("s => s.closest('.turn-sources').dataset.turn") == "1"
+    assert "Answer 2: " in shown.inner_text()
+    assert second.locator(".source-item.active").count() == 1 and first.locator(".chip.active").count() == 0
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    try:
+        first.locator(".answer-text .chip").first.click()
+        sync_api.expect(page.locator(f"{PANEL} .source:visible")).to_have_count(1)
+        box = page.locator("#conversation .side-panel").bounding_box()
+        assert box is not None and box["width"] <= 390  # stacked under the conversation, not beside it
+        page.locator("#conversation .turns").evaluate("t => { t.scrollTop = 0; }")
+        page.evaluate("window.scrollTo(0, 0)")
+        shot_docs(page, "chat-phone.png", full_page=True)
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 900})
+
+
+def test_sources_disagree_for_two_dated_documents(page, server: Server) -> None:
+    new_conversation(page)
+    ask(page, server, VORELIX_Q)
+    bubble = page.locator(f"{LAST} .bubble.assistant")
+    assert bubble.get_attribute("data-abstained") == "false", bubble.inner_text()
+    conflict = bubble.locator(".conflict")
+    sync_api.expect(conflict).to_have_count(1)
+    text = norm(conflict.inner_text())
+    assert text.startswith("Sources disagree") and "newest first" in text
+    assert "2019-06-05" in text and "2014-03-02" in text and text.index("2019-06-05") < text.index("2014-03-02")
+    assert "has not been approved" in text and "approved Vorelix" in text
+    shot_docs(page, "sources-disagree.png")
 
 
 def test_answer_latency_in_the_browser(page, server: Server, capsys: pytest.CaptureFixture) -> None:
@@ -343,7 +424,7 @@ def test_answer_latency_in_the_browser(page, server: Server, capsys: pytest.Capt
     times = []
     for question in questions:
         times.append(ask(page, server, question))
-        assert page.locator("#answer-card .answer-card").inner_text().strip()
+        assert page.locator(f"{LAST} .bubble.assistant").inner_text().strip()
     ordered = sorted(times)
     median = statistics.median(ordered)
     p95 = ordered[math.ceil(0.95 * len(ordered)) - 1]
