@@ -76,8 +76,8 @@ def test_chip_preview_and_sources_list_show_title_date_and_the_phrase_in_bold() 
     assert 'data-turn="4"' in html and 'role="tooltip"' in html
     assert '<b class="answer-phrase">2017</b>' in html and "2014-06-21" in html
     listing = source_list_html(answer(c, cite(2, TREATS, date="2026-12-02", source="file")), 4)
-    items = re.findall(r'<li><button type="button" class="source-item" data-turn="4" data-marker="(\d)">(.*?)</button>',
-                       listing)
+    items = re.findall(r'<li><button type="button" class="source-item" data-turn="4" '
+                       r'data-marker="(\d)">(.*?)</button>', listing)
     assert [m for m, _ in items] == ["1", "2"]
     assert '<span class="title">Gene Therapy Notes</span> <span class="date">2014-06-21</span>' in items[0][1]
     assert '<b class="answer-phrase">2017</b>' in items[0][1]
@@ -102,7 +102,8 @@ def test_every_answer_keeps_its_own_chips_sources_and_panels() -> None:
 
 def test_sources_disagree_lists_both_sentences_newest_first_with_dates() -> None:
     conflict = Conflict(kind="negation", subject="Luxturna", detail="“approved” / “not approved”", sides=[
-        ConflictSide(doc="b.txt", title="News <2019>", start=0, end=1, quote="Luxturna was approved.", date="2019-06-05"),
+        ConflictSide(doc="b.txt", title="News <2019>", start=0, end=1, quote="Luxturna was approved.",
+                     date="2019-06-05"),
         ConflictSide(doc="a.txt", title="Review", start=0, end=1, quote="Luxturna has not been approved.")])
     html = conflicts_html([conflict])
     text = visible_text(html)

@@ -165,8 +165,9 @@ CHAT_CSS = """
   background: #eff6ff; border-radius: 999px; padding: 0 .45rem; margin: 0 .1rem; font-size: .8rem; cursor: pointer;
   line-height: 1.4; }
 .conversation .chip.active, .conversation .source-item.active .num { background: #1d4ed8; color: #fff; }
-.conversation .chip .preview { display: none; position: absolute; z-index: 20; right: 0; top: 1.6rem; width: min(22rem, 70vw);
-  background: #111827; color: #f9fafb; border-radius: 6px; padding: .45rem .6rem; font-size: .85rem; text-align: left;
+.conversation .chip .preview { display: none; position: absolute; z-index: 20; right: 0; top: 1.6rem;
+  width: min(22rem, 70vw); background: #111827; color: #f9fafb; border-radius: 6px; padding: .45rem .6rem;
+  font-size: .85rem; text-align: left;
   line-height: 1.4; white-space: normal; }
 .conversation .chip:hover .preview, .conversation .chip:focus-visible .preview { display: block; }
 .conversation .preview-title { font-weight: 600; }
@@ -177,8 +178,8 @@ CHAT_CSS = """
 .conversation .source-list { margin: .4rem 0 0; padding: 0; list-style: none; font-size: .88rem; }
 .conversation .source-item { all: unset; display: block; cursor: pointer; padding: .2rem .3rem; border-radius: 6px; }
 .conversation .source-item:hover { background: #f3f4f6; }
-.conversation .source-item .num { display: inline-block; border: 1px solid #3b82f6; color: #1d4ed8; border-radius: 999px;
-  padding: 0 .4rem; font-size: .75rem; }
+.conversation .source-item .num { display: inline-block; border: 1px solid #3b82f6; color: #1d4ed8;
+  border-radius: 999px; padding: 0 .4rem; font-size: .75rem; }
 .conversation .source-item .title, .conversation .conflict .title { font-weight: 600; }
 .conversation .source-item .quote { color: #4b5563; font-size: .85rem; display: -webkit-box; -webkit-line-clamp: 2;
   -webkit-box-orient: vertical; overflow: hidden; }
