@@ -16,7 +16,8 @@ from assistant.check.conflicts import find_conflicts
 from assistant.errors import IndexError_, UserInputError
 from assistant.index.backends import attach_backend
 from assistant.index.build import BuildResult, Progress, build_index
-from assistant.index.embedding import Embedder, make_embedder, make_query_embedder
+from assistant.index.child_embedder import ChildProcessEmbedder
+from assistant.index.embedding import Embedder, SentenceTransformerEmbedder, make_embedder, make_query_embedder
 from assistant.index.manifest import diff_documents, read_manifest, settings_mismatch
 from assistant.index.store import LoadedIndex, load_index
 from assistant.ingest.reading import read_corpus
@@ -41,6 +42,7 @@ class Assistant:
         self._lock = threading.RLock()  # guards the loaded index; held only briefly
         self._write_lock = threading.RLock()  # one build, upload or removal at a time
         self.warnings: list[str] = []
+        self.embed_in_child = False  # `serve` sets it: builds embed in a child process (see _batch_embedder)
 
     @property
     def index(self) -> LoadedIndex:
@@ -66,13 +68,24 @@ class Assistant:
             self.warnings = list(result.warnings)
             for warning in result.warnings:
                 log.warning(warning)
-            built = build_index(result.documents, self.settings.index, self.embedder, self.settings.chunking,
+            built = build_index(result.documents, self.settings.index, self._batch_embedder(), self.settings.chunking,
                                 corpus_label=str(corpus.resolve()), batch_size=self.settings.batch_size,
                                 progress=progress, dense_index=self.settings.dense_index)
             fresh = attach_backend(load_index(self.settings.index), self.settings, create=True)
             with self._lock:
                 self._index = fresh
+                self._checker = None  # it holds the old index; the next check makes a new one
         return built
+
+    def _batch_embedder(self) -> Embedder:
+        """The embedder for a build: with ``embed_in_child`` (a server) a child process runs the model,
+        unless it is already loaded here, so that an upload leaves no torch behind."""
+        if not (self.embed_in_child and isinstance(self.embedder, SentenceTransformerEmbedder)):
+            return self.embedder
+        dimension = self.query_embedder.dimension  # the ONNX encoder of the same model (or the model)
+        if self.embedder.loaded:
+            return self.embedder
+        return ChildProcessEmbedder(self.embedder.name, *self.embedder.spec, dimension=dimension)
 
     def stale_reason(self, corpus: Path | None = None) -> str | None:
         """Why the index must be (re)built for the corpus, or None when it is up to date."""

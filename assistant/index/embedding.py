@@ -83,6 +83,16 @@ class SentenceTransformerEmbedder:
         getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(getter())
 
+    @property
+    def loaded(self) -> bool:
+        """Whether the model is loaded in this process."""
+        return self._model is not None
+
+    @property
+    def spec(self) -> tuple[str, str, str]:
+        """(model, precision, device) as configured: what a child process needs to load the same model."""
+        return self._model_name, self._precision, self._device
+
     def encode(self, texts: Sequence[str], batch_size: int = 64, progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Encode texts in batches; ``progress`` is called with the number done after each batch."""
         model = self._load()

@@ -255,6 +255,7 @@ def _cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     assistant = _open_assistant(settings, args.corpus is not None, not getattr(args, "no_rebuild", False))
     assistant.index  # load (and verify) before accepting requests
+    assistant.embed_in_child = True  # an upload's embedding must not leave torch in the server (~450 MB)
     assistant.query_embedder.encode(["warm up"])
     from assistant.serve.http_api import plain_routes
     from assistant.serve.ui import (
