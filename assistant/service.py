@@ -140,9 +140,10 @@ class Assistant:
     def add_document(self, name: str, data: bytes, progress: Progress | None = None) -> str:
         """Validate an upload, store it in the corpus folder and update the index in place.
 
-        Returns the new document id. On any failure the corpus and index are as before.
+        Returns the new document id. On any failure the corpus and index are as before. A
+        document replaced by an upload of the same name keeps its previous version in the trash.
         """
-        from assistant.ingest.corpus_admin import prepare_upload, write_document
+        from assistant.ingest.corpus_admin import copy_to_trash, prepare_upload, write_document
 
         corpus = self.settings.corpus
         if corpus.is_file():
@@ -163,9 +164,14 @@ class Assistant:
             entry = self.index.manifest.documents.get(file_name)
             if entry is None or entry.chunks == 0:  # skipped, or nothing answerable (markup only)
                 reason = next((w for w in self.warnings if w.startswith(file_name)), "it has no readable text")
-                target.unlink(missing_ok=True)
+                if previous is None:
+                    target.unlink(missing_ok=True)
+                else:
+                    write_document(corpus, file_name, previous)
                 self.build(corpus, progress)
                 raise UserInputError(f"{file_name} was not added: {reason}")
+            if previous is not None and previous != payload:
+                copy_to_trash(corpus, file_name, previous)
         return file_name
 
     def remove_document(self, doc_id: str) -> str:

@@ -135,3 +135,20 @@ def test_a_failed_rebuild_during_undo_leaves_the_document_in_the_trash(fake_assi
         fake_assistant.restore_document(entry)
     corpus = fake_assistant.settings.corpus
     assert not (corpus / "zorblax.txt").exists() and (corpus / TRASH / entry).exists()
+
+
+def test_an_upload_of_the_same_name_keeps_the_previous_version_in_the_trash(fake_assistant: Assistant) -> None:
+    corpus = fake_assistant.settings.corpus
+    fake_assistant.add_document("zorblax.txt", ZORBLAX.encode())
+    fake_assistant.add_document("zorblax.txt", PROSE.encode())
+    assert (corpus / "zorblax.txt").read_bytes() == PROSE.encode()
+    assert [p.read_bytes() for p in (corpus / TRASH).rglob("zorblax.txt")] == [ZORBLAX.encode()]
+
+
+def test_an_unreadable_replacement_keeps_the_document(fake_assistant: Assistant) -> None:
+    corpus = fake_assistant.settings.corpus
+    fake_assistant.add_document("page.html", f"<p>{ZORBLAX}</p>".encode())
+    with pytest.raises(UserInputError, match="page.html was not added"):
+        fake_assistant.add_document("page.html", b"<script>alert(1)</script><style>p{}</style>")
+    assert (corpus / "page.html").read_bytes() == f"<p>{ZORBLAX}</p>".encode()
+    assert "page.html" in fake_assistant.index.manifest.documents

@@ -93,11 +93,24 @@ def move_to_trash(corpus: Path, doc_id: str, entry: str | None = None) -> str:
     """Move a document's file (not a link's target) to ``corpus/.trash/<stamp>/<doc_id>``, where
     corpus reading never looks; returns that entry ("<stamp>/<doc_id>") for ``restore_from_trash``."""
     document_path(corpus, doc_id)  # inside the corpus, a file
-    entry = entry or f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}/{doc_id}"
+    entry = entry or _trash_entry(doc_id)
     target = corpus / TRASH / entry
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(corpus / doc_id, target)
     return entry
+
+
+def copy_to_trash(corpus: Path, doc_id: str, data: bytes) -> str:
+    """Keep the bytes of a replaced version of a document in the trash; returns its entry."""
+    entry = _trash_entry(doc_id)
+    target = corpus / TRASH / entry
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(data)
+    return entry
+
+
+def _trash_entry(doc_id: str) -> str:
+    return f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}/{doc_id}"
 
 
 def restore_from_trash(corpus: Path, entry: str) -> str:
