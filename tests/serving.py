@@ -50,7 +50,7 @@ def write_generated_corpus(folder: Path, count: int, seed: int = 0, paragraphs: 
 def child_env(**extra: str) -> dict[str, str]:
     """The environment of an ``assistant`` child: fake embedder, offline, this checkout first."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    env.update(ASSISTANT_MODEL=FAKE_MODEL, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
+    env.update(ASSISTANT_MODEL=FAKE_MODEL, ASSISTANT_JUDGE="rules", HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
                GRADIO_ANALYTICS_ENABLED="False",
                PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])))
     env.update(extra)

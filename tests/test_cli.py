@@ -25,7 +25,7 @@ ANSWER_KEYS = {"question", "text", "abstained", "reason", "confidence", "citatio
 def run_cli(*args: str, cwd: Path, extra_env: dict[str, str] | None = None,
             timeout: float = 120) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    env.update(ASSISTANT_MODEL=FAKE_MODEL, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
+    env.update(ASSISTANT_MODEL=FAKE_MODEL, ASSISTANT_JUDGE="rules", HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
                PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])))
     env.update(extra_env or {})
     return subprocess.run([sys.executable, "-m", "assistant", *args], cwd=cwd, env=env, capture_output=True,
@@ -237,3 +237,20 @@ def test_ask_rebuilds_after_a_corpus_edit(fresh_workdir: Path) -> None:
     assert cited and cited[0]["doc"] == DOC_004
     edited = path.read_bytes().decode("utf-8")
     assert edited[cited[0]["start"]:cited[0]["end"]] == new_sentence
+
+
+@pytest.mark.process
+def test_eval_claims_on_another_corpus_leaves_the_default_index_alone(fresh_workdir: Path) -> None:
+    """`eval --claims F --corpus OTHER` indexes OTHER in its own cache folder, never in index/."""
+    assert run_cli("index", cwd=fresh_workdir).returncode == 0
+    before = (fresh_workdir / "index" / "CURRENT").read_text()
+    other = fresh_workdir / "other"
+    other.mkdir()
+    (other / "note.txt").write_text("Glybera was the first gene therapy approved in Europe, in 2012.\n")
+    claims = fresh_workdir / "claims.jsonl"
+    claims.write_text(json.dumps({"id": "c1", "claim": "Glybera was approved in Europe in 2012.", "cites": "note.txt",
+                                  "label": "supported", "source_doc": None, "source_quote": None}) + "\n")
+    result = run_cli("eval", "--claims", "claims.jsonl", "--corpus", "other", "--out", "out", cwd=fresh_workdir)
+    assert result.returncode == 0, result.stderr
+    assert (fresh_workdir / "index" / "CURRENT").read_text() == before
+    assert (fresh_workdir / "evals" / "cache").is_dir()

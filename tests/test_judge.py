@@ -152,3 +152,18 @@ def test_the_checker_decides_by_the_claim_head(fake_assistant, tmp_path: Path):
     assert good.claims[0].probability is not None
     bad = fake_assistant.check(f"Bananas ripen faster when stored next to apples in a paper bag [1].\n\n[1] {doc}")
     assert bad.claims[0].verdict not in ("supported", "verbatim")
+
+
+def test_a_number_or_negation_difference_overrules_the_claim_head() -> None:
+    from assistant.check.support import SupportCandidate, says
+    from assistant.models import Difference
+
+    def candidate(probability: float, *kinds: str) -> SupportCandidate:
+        return SupportCandidate(sentences=[], text="", dense=0.0, lexical=0.0, probability=probability,
+                                differences=[Difference(kind=k, claimed="a", source="b") for k in kinds])
+
+    assert says(candidate(0.3), 0.2)
+    assert not says(candidate(0.1), 0.2)  # below the head's threshold
+    assert not says(candidate(0.9, "number"), 0.2)
+    assert not says(candidate(0.9, "negation"), 0.2)
+    assert says(candidate(0.9, "name", "term"), 0.2)  # only numbers and negations veto the head

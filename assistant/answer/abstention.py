@@ -29,20 +29,23 @@ def abstain_threshold(setting: float | None, judge: Judge | None) -> float:
     return judge.answer.threshold if judge is not None else RULES_THRESHOLD
 
 
+def rule_confidence(candidate: Candidate) -> float:
+    """The hand-weighted confidence (``scoring.confidence``) that ``candidate`` answers the question."""
+    return confidence(candidate.dense, candidate.passage_dense, candidate.context_coverage, candidate.type_match,
+                      bool(candidate.missing_entity))
+
+
 def abstention(question: str, best: Candidate | None, threshold: float, index: LoadedIndex,
-               abstain: bool = True) -> tuple[float, str | None]:
+               abstain: bool = True, relevance: float | None = None, gate: float = 0.0) -> tuple[float, str | None]:
     """``(confidence, reason)`` for answering with ``best``, the top candidate: the judge's probability
     when it read it, else the rule-based confidence; ``reason`` is None to answer, else why the documents
     do not answer (one line). Without a candidate it always abstains; else when ``abstain`` and the
-    confidence is below ``threshold``."""
+    confidence is below ``threshold``, or the ``relevance`` (the rule confidence of the best rule-scored
+    candidate, given with a judge) is below the judge's topic ``gate``."""
     if best is None:
         return 0.0, "no passage in the documents matches the question"
-    if best.probability is not None:
-        conf = best.probability
-    else:
-        conf = confidence(best.dense, best.passage_dense, best.context_coverage, best.type_match,
-                          bool(best.missing_entity))
-    if not abstain or conf >= threshold:
+    conf = best.probability if best.probability is not None else rule_confidence(best)
+    if not abstain or (conf >= threshold and (relevance is None or relevance >= gate)):
         return conf, None
     return conf, _reason(question, best, index)
 

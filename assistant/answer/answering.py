@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant.answer.abstention import abstain_threshold, abstention
+from assistant.answer.abstention import abstain_threshold, abstention, rule_confidence
 from assistant.answer.candidates import Candidate, collect_candidates, judge_candidates
 from assistant.answer.judge import Judge
 from assistant.answer.phrase import phrase_fields
@@ -135,8 +135,11 @@ def answer_question(index: LoadedIndex, embedder: Embedder | None, question: str
                          timings)
     clock = time.perf_counter()
     candidates = collect_candidates(index, question, query_vector, retrieved)
+    relevance, gate = None, 0.0
     if judge is not None and embedder is not None and candidates:
-        # The judge reads the rule score's shortlist and decides; its probability is the confidence.
+        # A topic gate on the best rule-scored sentence, then the judge reads the rule score's shortlist and
+        # decides; its probability is the confidence.
+        relevance, gate = rule_confidence(max(candidates, key=lambda c: c.score)), judge.model.relevance_gate
         candidates = judge_candidates(index, embedder, question, candidates, judge)
         scores = [c.probability or 0.0 for c in candidates]
         threshold = abstain_threshold(options.abstain_threshold, judge)
@@ -147,7 +150,7 @@ def answer_question(index: LoadedIndex, embedder: Embedder | None, question: str
     clock = time.perf_counter()
     best_at = max(range(len(candidates)), key=lambda i: scores[i]) if candidates else None
     best = candidates[best_at] if best_at is not None else None
-    conf, reason = abstention(question, best, threshold, index, options.abstain)
+    conf, reason = abstention(question, best, threshold, index, options.abstain, relevance, gate)
     if reason is not None:
         timings["composition_ms"] = (time.perf_counter() - clock) * 1000
         return Answer(question=question, text="The documents don't say.", abstained=True,

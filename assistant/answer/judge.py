@@ -185,6 +185,9 @@ class JudgeModel(BaseModel):
     answer: Head
     claim: Head
     cross_encoder: str | None = None  # digest of the cross-encoder file its "cross" feature came from
+    # A topic gate before the judge: abstain when the rule confidence (``scoring.confidence``) of the best
+    # rule-scored candidate is below this; chosen so that it refuses at most 2% of answerable dev questions.
+    relevance_gate: float = 0.0
     figures: dict[str, float] = {}
 
 

@@ -23,9 +23,11 @@ from assistant.check.facts import (
     tokens,
 )
 from assistant.check.support import (
+    VETO_KINDS,
     SupportCandidate,
     judge_support,
     reasons,
+    says,
     support_candidates,
 )
 from assistant.index.embedding import Embedder
@@ -160,7 +162,7 @@ class CitationChecker:
         if not cited:
             check.verdict = "uncited"
             best = next(iter(self.candidates(text, vector, None, head)), None)
-            if best is not None and best.probability >= head.threshold:
+            if best is not None and says(best, head.threshold):
                 self._describe(check, best)
                 check.note = f"suggested source: {best.sentences[0].doc_id}"
             else:
@@ -173,12 +175,16 @@ class CitationChecker:
         if self._verbatim_in(text, cited):
             check.verdict = "verbatim"
             return check
-        if own and own[0].probability >= head.threshold:
+        if own and says(own[0], head.threshold):
             check.verdict = "supported"
+            return check
+        if own and own[0].probability >= head.threshold:  # the judge would pass it, but a number or a negation differs
+            check.verdict = "mismatch"
+            check.differences = [d for d in own[0].differences if d.kind in VETO_KINDS]
             return check
         elsewhere = self._verbatim_in(text, others)
         other = next(iter(self.candidates(text, vector, others, head)), None) if others else None
-        if elsewhere or (other is not None and other.probability >= head.threshold):
+        if elsewhere or (other is not None and says(other, head.threshold)):
             check.verdict = "wrong-source"
             if other is not None:
                 self._describe(check, other)

@@ -25,8 +25,8 @@ class LabelledClaim(BaseModel):
     claim: str
     cites: str
     label: Verdict
-    source_doc: str = ""
-    source_quote: str = ""
+    source_doc: str | None = None  # where the claim's content really is (null for an unsupported claim)
+    source_quote: str | None = None
     kind: str = ""
 
 

@@ -29,6 +29,7 @@ from assistant.answer.judge import (
     JudgeModel,
 )
 from assistant.answer.retrieval import retrieve
+from assistant.answer.scoring import confidence
 from assistant.eval.evaluation import evidence_spans, load_questions
 from assistant.eval.metrics import expected_calibration_error, spans_overlap
 from assistant.eval.perturbation import perturbed_claims
@@ -36,8 +37,11 @@ from assistant.models import EvalQuestion
 from assistant.service import Assistant
 
 FALSE_ABSTAIN_TARGET = 0.05  # the answer threshold keeps false abstention at most this, out of fold
+GATE_FALSE_ABSTAIN = 0.02  # the topic gate (rule confidence) refuses at most this share of answerable questions
 FLAGGED_TRUE_TARGET = 0.10  # the claim threshold flags at most this share of true claims, out of fold
 FOLDS = 5
+THRESHOLD_SOURCES = ("covid-dev", "gene")  # the answerable sets, one per collection
+CLAIM_THRESHOLD_SOURCES = ("covid-claims", "gene-claims")  # the hand-written claim sets, one per collection
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -56,13 +60,16 @@ class Example:
     passages: list[str] = field(default_factory=list)
 
 
-def qa_examples(assistant: Assistant, questions: Sequence[EvalQuestion], source: str, holdout: bool = False
-                ) -> list[Example]:
+def qa_examples(assistant: Assistant, questions: Sequence[EvalQuestion], source: str, holdout: bool = False,
+                other_corpus: bool = False) -> list[Example]:
     """Answer-head examples: each question's judge shortlist with labels; with ``holdout``, its gold
-    documents are left out of retrieval and it counts as unanswerable."""
+    documents are left out of retrieval and it counts as unanswerable; with ``other_corpus``, the questions
+    were written for another collection and are asked here, unanswerable (off-topic, on a real corpus)."""
     index, embedder, settings = assistant.index, assistant.query_embedder, assistant.settings
     examples = []
     for question in questions:
+        if other_corpus:
+            question = question.model_copy(update={"answerable": False, "evidence": [], "id": f"x:{question.id}"})
         spans = evidence_spans(question, index)
         gold = sorted({doc for doc, _, _ in spans})
         if holdout and not gold:
@@ -119,14 +126,26 @@ def claim_examples(assistant: Assistant, claims: Sequence[dict], source: str) ->
     return examples
 
 
+def collection(source: str) -> str:
+    """The collection an example's set belongs to ("covid-holdout" -> "covid", "gene-claims:mismatch" -> "gene",
+    "perturbed:supported" -> "perturbed"): the unit that ``fit_head`` balances and thresholds are held on."""
+    name = source.removeprefix("train-only:").split(":")[0]
+    return {"nearmiss": "covid", "offtopic": "gene", "other-corpus": "other"}.get(name, name.split("-")[0])
+
+
 def fit_head(examples: Sequence[Example], names: Sequence[str]) -> tuple[list[float], float]:
-    """Logistic regression on every candidate row of ``examples``."""
+    """Logistic regression on every candidate row of ``examples``, each collection weighing the same in
+    total, so that the largest (COVID-QA) does not decide alone what transfers to other corpora."""
     from sklearn.linear_model import LogisticRegression
 
     rows = [e for e in examples if len(e.features)]
     x = np.concatenate([e.features for e in rows])
     y = np.concatenate([e.labels for e in rows]).astype(int)
-    model = LogisticRegression(C=1.0, max_iter=5000).fit(x, y)
+    totals: dict[str, int] = {}
+    for e in rows:
+        totals[collection(e.source)] = totals.get(collection(e.source), 0) + len(e.features)
+    weight = np.concatenate([np.full(len(e.features), 1.0 / totals[collection(e.source)]) for e in rows])
+    model = LogisticRegression(C=1.0, max_iter=5000).fit(x, y, sample_weight=weight * len(weight) / weight.sum())
     return [round(float(c), 5) for c in model.coef_[0]], round(float(model.intercept_[0]), 5)
 
 
@@ -147,42 +166,92 @@ def top(example: Example) -> float:
     return float(example.oof.max()) if example.oof is not None and len(example.oof) else 0.0
 
 
-def answer_threshold(examples: Sequence[Example]) -> float:
-    """The highest threshold whose out-of-fold false abstention on answerable questions is at most the target."""
-    scores = np.sort([top(e) for e in examples if e.positive])
-    return round(float(scores[int(np.floor(FALSE_ABSTAIN_TARGET * len(scores)))]) - 1e-6, 4) if len(scores) else 0.5
+def answer_threshold(examples: Sequence[Example], sources: Sequence[str] = THRESHOLD_SOURCES) -> float:
+    """The highest threshold whose out-of-fold false abstention on the answerable questions of each of
+    ``sources`` (one per collection) is at most the target: no collection pays for another's ease."""
+    found = []
+    for source in sources:
+        scores = np.sort([top(e) for e in examples if e.positive and e.source == source])
+        if len(scores):
+            found.append(float(scores[int(np.floor(FALSE_ABSTAIN_TARGET * len(scores)))]) - 1e-6)
+    return round(min(found), 4) if found else 0.5
 
 
-def claim_threshold(examples: Sequence[Example]) -> float:
-    """The highest threshold that flags at most the target share of true (non-verbatim) claims, out of fold."""
-    scores = np.sort([top(e) for e in examples if e.positive and not e.verbatim])
-    return round(float(scores[int(np.floor(FLAGGED_TRUE_TARGET * len(scores)))]) - 1e-6, 4) if len(scores) else 0.5
+def example_relevance(example: Example) -> float:
+    """The rule confidence of the example's best rule-scored candidate (row 0: the shortlist is in rule order)."""
+    if not len(example.features):
+        return 0.0
+    row = dict(zip(QA_FEATURES, example.features[0]))
+    return confidence(row["dense"], row["passage_dense"], row["context_coverage"], not row["type_needed_missing"],
+                      bool(row["missing_entity"]))
 
 
-def qa_figures(examples: Sequence[Example], threshold: float, source: str) -> dict[str, float]:
-    """Out-of-fold figures of the answer head on one set: gold first, abstention, false abstention, AUROC."""
+def relevance_gate(examples: Sequence[Example], sources: Sequence[str] = THRESHOLD_SOURCES) -> float:
+    """The highest topic-gate threshold that refuses at most ``GATE_FALSE_ABSTAIN`` of the answerable
+    questions of each of ``sources``."""
+    found = []
+    for source in sources:
+        scores = np.sort([example_relevance(e) for e in examples if e.positive and e.source == source])
+        if len(scores):
+            found.append(float(scores[int(np.floor(GATE_FALSE_ABSTAIN * len(scores)))]) - 1e-6)
+    return round(max(0.0, min(found)), 4) if found else 0.0
+
+
+def claim_threshold(examples: Sequence[Example], sources: Sequence[str] = CLAIM_THRESHOLD_SOURCES) -> float:
+    """The highest threshold that flags at most the target share of true (non-verbatim) claims of each of
+    ``sources`` (hand-written sets, one per collection), out of fold."""
+    found = []
+    for source in sources:
+        scores = np.sort([top(e) for e in examples
+                          if e.positive and not e.verbatim and e.source.split(":")[0] == source])
+        if len(scores):
+            found.append(float(scores[int(np.floor(FLAGGED_TRUE_TARGET * len(scores)))]) - 1e-6)
+    return round(min(found), 4) if found else 0.5
+
+
+def qa_figures(examples: Sequence[Example], threshold: float, source: str, gate: float = 0.0) -> dict[str, float]:
+    """Out-of-fold figures of the answer head on one set: gold first, abstention and false abstention (with
+    the topic gate), AUROC (of the head alone)."""
     from sklearn.metrics import roc_auc_score
 
     chosen = [e for e in examples if e.source == source]
     answerable = [e for e in chosen if e.positive]
     other = [e for e in chosen if not e.positive]
+
+    def refused(e: Example) -> bool:
+        return top(e) < threshold or example_relevance(e) < gate
+
     out: dict[str, float] = {}
     if answerable:
         out["gold_first"] = float(np.mean([bool(len(e.oof)) and bool(e.labels[int(np.argmax(e.oof))])
                                            for e in answerable]))
-        out["false_abstain"] = float(np.mean([top(e) < threshold for e in answerable]))
+        out["false_abstain"] = float(np.mean([refused(e) for e in answerable]))
     if other:
-        out["abstain_unanswerable"] = float(np.mean([top(e) < threshold for e in other]))
+        out["abstain_unanswerable"] = float(np.mean([refused(e) for e in other]))
     if answerable and other:
         out["auroc"] = float(roc_auc_score([1] * len(answerable) + [0] * len(other),
                                            [top(e) for e in answerable] + [top(e) for e in other]))
     return {f"{source}.{k}": round(v, 4) for k, v in out.items()}
 
 
+def claim_passes(example: Example, threshold: float) -> bool:
+    """Whether the checker would pass the claim, out of fold: verbatim, or its best candidate reaches the
+    threshold with no vetoing difference (``support.VETO_KINDS``)."""
+    from assistant.check.support import VETO_KINDS
+
+    if example.verbatim:
+        return True
+    if example.oof is None or not len(example.oof):
+        return False
+    best = int(np.argmax(example.oof))
+    vetoed = any(example.features[best, CLAIM_FEATURES.index(f"diff_{kind}")] > 0 for kind in VETO_KINDS)
+    return bool(example.oof[best] >= threshold) and not vetoed
+
+
 def claim_figures(examples: Sequence[Example], threshold: float, prefix: str) -> dict[str, float]:
     """Out-of-fold claim-level figures: true claims flagged, altered claims flagged."""
     chosen = [e for e in examples if e.source.startswith(prefix)]
-    passed = [e.verbatim or top(e) >= threshold for e in chosen]
+    passed = [claim_passes(e, threshold) for e in chosen]
     true = [p for e, p in zip(chosen, passed) if e.positive]
     altered = [p for e, p in zip(chosen, passed) if not e.positive]
     return {f"{prefix}.true_flagged": round(1 - float(np.mean(true)), 4) if true else float("nan"),
@@ -269,6 +338,10 @@ def collect_examples(covid_dir: Path, gene_corpus: Path, gene_questions: Path, g
     gene = assistant_for(gene_corpus, "gene-therapy")
     gene_q = load_questions(gene_questions)
     qa += qa_examples(gene, gene_q, "gene") + qa_examples(gene, load_questions(gene_offtopic), "offtopic")
+    # Each collection's questions asked of the other: off-topic questions over a real corpus.
+    log("answer examples: each corpus's questions asked of the other")
+    qa += qa_examples(gene, random.Random(5).sample(dev, min(200, len(dev))), "other-corpus", other_corpus=True)
+    qa += qa_examples(covid, [q for q in gene_q if q.answerable], "other-corpus", other_corpus=True)
     gene_claims_rows = [json.loads(line) for line in gene_claims.read_text().splitlines() if line]
     claims += claim_examples(gene, gene_claims_rows, "gene-claims")
     return qa, claims
@@ -280,13 +353,14 @@ def fit_judge(qa: list[Example], claims: list[Example], encoder: str, log: Calla
     log(f"{len(qa)} question examples, {len(claims)} claim examples; cross-validating")
     cross_validate(qa, QA_FEATURES)
     cross_validate(claims, CLAIM_FEATURES)
-    qa_threshold, support_threshold = answer_threshold(qa), claim_threshold(claims)
-    figures: dict[str, float] = {"answer.threshold": qa_threshold, "claim.threshold": support_threshold}
-    for source in ("covid-dev", "covid-holdout", "nearmiss", "gene", "offtopic"):
-        figures |= qa_figures(qa, qa_threshold, source)
+    qa_threshold, support_threshold, gate = answer_threshold(qa), claim_threshold(claims), relevance_gate(qa)
+    figures: dict[str, float] = {"answer.threshold": qa_threshold, "answer.relevance_gate": gate,
+                                 "claim.threshold": support_threshold}
+    for source in ("covid-dev", "covid-holdout", "nearmiss", "gene", "offtopic", "other-corpus"):
+        figures |= qa_figures(qa, qa_threshold, source, gate)
     for pair, name in ((("covid-dev", "covid-holdout"), "covid-dev+holdout"), (("gene", "offtopic"), "gene+offtopic")):
         renamed = [Example(name, e.group, e.positive, e.features, e.labels, oof=e.oof) for e in qa if e.source in pair]
-        figures |= qa_figures(renamed, qa_threshold, name)
+        figures |= qa_figures(renamed, qa_threshold, name, gate)
     for prefix in ("covid-claims", "gene-claims", "perturbed"):
         figures |= claim_figures(claims, support_threshold, prefix)
     answered = [e for e in qa if e.positive and len(e.oof)]
@@ -296,12 +370,13 @@ def fit_judge(qa: list[Example], claims: list[Example], encoder: str, log: Calla
     claim_coef, claim_intercept = fit_head(claims, CLAIM_FEATURES)
     model = JudgeModel(feature_version=FEATURE_VERSION, encoder=encoder,
                        trained_on=["COVID-QA dev (questions, gold article left out, near-miss, claims, perturbed "
-                                   "claims)", "gene-therapy questions, off-topic questions and claims"],
+                                   "claims)", "gene-therapy questions, off-topic questions and claims",
+                                   "each collection's questions asked of the other (off-topic)"],
                        answer=Head(features=list(QA_FEATURES), coef=qa_coef, intercept=qa_intercept,
                                    threshold=qa_threshold),
                        claim=Head(features=list(CLAIM_FEATURES), coef=claim_coef, intercept=claim_intercept,
                                   threshold=support_threshold),
-                       figures=figures)
+                       relevance_gate=gate, figures=figures)
     return model, qa, claims
 
 
@@ -339,18 +414,21 @@ def write_judge(model: JudgeModel, qa: Sequence[Example], out: Path, plot_dir: P
     figures = "\n".join(f"| {key} | {value:.3f} |" for key, value in sorted(model.figures.items()))
     card = f"""# Model card: the judge (`{out.name}`)
 
-Two logistic-regression heads (scikit-learn, C=1) over features from the frozen encoder
-`{model.encoder}` and the collection's term statistics; feature version `{model.feature_version}`.
+Two logistic-regression heads (scikit-learn, C=1, each training collection weighing the same) over
+features from the frozen encoder `{model.encoder}` and the collection's term statistics; feature
+version `{model.feature_version}`.
 Refit with `scripts/assistant train-judge` (one command; the COVID-QA files in
 `../shared/benchmarks/covid-qa/` and the gene-therapy sets in `evals/`).
 
 - **Answer head**: P(a candidate sentence answers the question). The answerer cites the best
   candidates by this probability and abstains when the best is below {model.answer.threshold:.4f}
-  (chosen on out-of-fold predictions so that at most {FALSE_ABSTAIN_TARGET:.0%} of answerable dev
-  questions are refused).
+  (chosen on out-of-fold predictions so that at most {FALSE_ABSTAIN_TARGET:.0%} of the answerable dev
+  questions of each collection, {", ".join(THRESHOLD_SOURCES)}, are refused). Before it, a topic gate
+  abstains when the rule confidence of the best rule-scored sentence is below {model.relevance_gate:.4f}
+  (refusing at most {GATE_FALSE_ABSTAIN:.0%} of those questions).
 - **Claim head**: P(a source sentence, or two adjacent ones, says the claim). The checker calls a claim
-  supported at or above {model.claim.threshold:.4f} (at most {FLAGGED_TRUE_TARGET:.0%} of true dev claims
-  flagged, out of fold).
+  supported at or above {model.claim.threshold:.4f} (at most {FLAGGED_TRUE_TARGET:.0%} of the true claims
+  of each hand-written set, {", ".join(CLAIM_THRESHOLD_SOURCES)}, flagged, out of fold).
 
 ## Training data (dev material only; COVID-QA `test` is never read)
 {chr(10).join("- " + item for item in model.trained_on)}

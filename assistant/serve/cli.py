@@ -141,6 +141,8 @@ def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.questions is None and args.claims is None:
         raise UserInputError("eval needs --questions FILE or --claims FILE")
+    if args.corpus is not None and args.index is None:  # never overwrite the default index with another corpus
+        settings = settings.model_copy(update={"index": _corpus_cache_dir(settings.corpus)})
     if args.claims is not None:
         return _eval_claims(args, settings)
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
@@ -154,8 +156,6 @@ def _cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         except (OSError, ValueError) as exc:
             raise UserInputError(f"cannot read the run to compare with in {args.compare}") from exc
     questions = load_questions(args.questions, split=args.split, limit=args.limit)
-    if args.corpus is not None and args.index is None:
-        settings = settings.model_copy(update={"index": _corpus_cache_dir(settings.corpus)})
     assistant = _open_assistant(settings, args.corpus is not None, not getattr(args, "no_rebuild", False))
     bar = tqdm(total=len(questions) * len(systems), desc="questions", unit="answer", file=sys.stderr)
     records = run_evaluation(assistant, questions, systems, progress=lambda done, total: bar.update(done - bar.n))
