@@ -1,5 +1,8 @@
 """Typed data shared by every stage: documents, sentences, chunks, answers, manifests, reports.
 
+Over 300 lines on purpose: every typed contract lives in this one place, so a reader finds each type
+the stages hand on here and nowhere else.
+
 Character offsets always index into ``Document.text``, which is the decoded source file
 character for character (HTML markup is blanked to spaces, never removed), so
 ``document.text[start:end]`` is the exact quote for every chunk, sentence and citation.

@@ -33,8 +33,9 @@ from assistant.models import RetrievedChunk, Sentence
 
 CONTEXT_SENTENCES = 2
 # Candidates (by rule score) the judge reads. Reading the word pieces of each costs ~5 ms; on COVID-QA dev and
-# the gene-therapy set 5 gave the same gold-first, abstention and false abstention as 10 (3 too) at half the time.
-JUDGE_SHORTLIST = 5
+# the gene-therapy set, 3 and 5 gave the same gold-first, abstention and false abstention as 10 (the training
+# shortlist), at a third and half of the time.
+JUDGE_SHORTLIST = 3
 
 
 @dataclass
@@ -154,7 +155,7 @@ def previous_text(index: LoadedIndex, sentence: Sentence) -> str | None:
 def judge_candidates(index: LoadedIndex, embedder: Embedder, question: str, candidates: Sequence[Candidate],
                      judge: Judge) -> list[Candidate]:
     """The shortlist, each with the judge's probability that it answers the question, best first."""
-    chosen = shortlist(candidates)
+    chosen = shortlist(candidates, JUDGE_SHORTLIST)
     rows = judge_features(index, embedder, question, chosen, judge.cross)
     for candidate, p in zip(chosen, judge.answer.probabilities(rows)):
         candidate.probability = float(p)

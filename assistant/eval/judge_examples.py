@@ -28,6 +28,8 @@ from assistant.eval.perturbation import perturbed_claims
 from assistant.models import EvalQuestion
 from assistant.service import Assistant
 
+TRAINING_SHORTLIST = 10  # candidates per question in training: more negatives than the answerer reads
+
 
 @dataclass
 class Example:
@@ -62,7 +64,7 @@ def qa_examples(assistant: Assistant, questions: Sequence[EvalQuestion], source:
         vector = embedder.encode([question.question])[0]
         retrieved = retrieve(index, question.question, vector, settings.k, settings.mode, doc_filter,
                              (settings.dense_weight, settings.lexical_weight))
-        chosen = shortlist(collect_candidates(index, question.question, vector, retrieved))
+        chosen = shortlist(collect_candidates(index, question.question, vector, retrieved), TRAINING_SHORTLIST)
         labels = np.array([not holdout and any(doc == c.sentence.doc_id and spans_overlap(c.sentence.start,
                            c.sentence.end, s, e) for doc, s, e in spans) for c in chosen], dtype=bool)
         examples.append(Example(source, gold[0] if gold else f"q:{question.id}", question.answerable and not holdout,
