@@ -152,3 +152,17 @@ def test_an_unreadable_replacement_keeps_the_document(fake_assistant: Assistant)
         fake_assistant.add_document("page.html", b"<script>alert(1)</script><style>p{}</style>")
     assert (corpus / "page.html").read_bytes() == f"<p>{ZORBLAX}</p>".encode()
     assert "page.html" in fake_assistant.index.manifest.documents
+
+
+def test_a_pdf_is_dated_by_its_metadata(tmp_path: Path) -> None:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(minimal_pdf(PDF_LINES))))
+    writer.add_metadata({"/CreationDate": "D:20190314120000+00'00'"})
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    (tmp_path / "dated.pdf").write_bytes(buffer.getvalue())
+    (tmp_path / "undated.pdf").write_bytes(minimal_pdf(PDF_LINES))
+    dates = {d.doc_id: (d.date, d.date_source) for d in read_folder(tmp_path).documents}
+    assert dates["dated.pdf"] == ("2019-03-14", "pdf")
+    assert dates["undated.pdf"][1] == "file"  # no metadata date, no dateline: the file time, marked as such
