@@ -170,3 +170,23 @@ def test_a_number_or_negation_difference_overrules_the_claim_head() -> None:
     assert not says(candidate(0.9, "number"), 0.2)
     assert not says(candidate(0.9, "negation"), 0.2)
     assert says(candidate(0.9, "name", "term"), 0.2)  # only numbers and negations veto the head
+
+
+def test_the_word_vector_cache_encodes_each_sentence_once_and_forgets_the_oldest() -> None:
+    from assistant.index.word_vectors import WordVectorCache
+
+    calls: list[list[str]] = []
+
+    def encode_words(texts: list[str]) -> list[WordVectors]:
+        calls.append(list(texts))
+        return [WordVectors((t,), np.ones((1, 2), np.float32)) for t in texts]
+
+    cache = WordVectorCache(size=2)
+    asked, read = cache.encode("enc", encode_words, ["q1"], [(1, "s1"), (2, "s2")])
+    assert calls == [["q1", "s1", "s2"]] and asked[0].words == ("q1",) and [r.words for r in read] == [("s1",), ("s2",)]
+    _, read = cache.encode("enc", encode_words, ["q2"], [(2, "s2"), (3, "s3")])  # 2 cached; 3 pushes 1 out
+    assert calls[-1] == ["q2", "s3"] and [r.words for r in read] == [("s2",), ("s3",)]
+    cache.encode("enc", encode_words, ["q3"], [(1, "s1")])
+    assert calls[-1] == ["q3", "s1"]  # 1 was the least recently used
+    cache.encode("other", encode_words, [], [(3, "s3")])
+    assert calls[-1] == ["s3"]  # another encoder's vectors are never reused

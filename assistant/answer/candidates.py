@@ -116,8 +116,9 @@ def judge_features(index: LoadedIndex, embedder: Embedder, question: str, candid
     cross-encoder batch when there is one)."""
     if not candidates:
         return qa_feature_rows([], [], [], 0)
-    encoded = embedder.encode_words([question, *(c.sentence.text for c in candidates)])
-    question_words = content_words(encoded[0])
+    (asked,), read = index.word_vectors.encode(embedder.name, embedder.encode_words, [question],
+                                               [(c.sentence.sentence_id, c.sentence.text) for c in candidates])
+    question_words = content_words(asked)
     df, total = index.sentence_df, index.sentence_df_total
 
     def weight(word: str) -> float:
@@ -127,7 +128,7 @@ def judge_features(index: LoadedIndex, embedder: Embedder, question: str, candid
     ceiling = math.log(1.0 + (total + 0.5) / 0.5)
     needs_type = expected_answer_type(question) is not None
     evidence, aligned, missing = [], [], []
-    for candidate, words in zip(candidates, encoded[1:]):
+    for candidate, words in zip(candidates, read):
         evidence.append(QAEvidence(
             dense=candidate.dense, passage_dense=candidate.passage_dense, coverage=candidate.coverage,
             context_coverage=candidate.context_coverage, missing_entity=bool(candidate.missing_entity),

@@ -27,6 +27,7 @@ from assistant.index.manifest import (
     read_manifest,
     sha256_file,
 )
+from assistant.index.word_vectors import WordVectorCache
 from assistant.lexical import terms
 from assistant.models import Chunk, Document, Manifest, Sentence
 
@@ -56,6 +57,7 @@ class LoadedIndex:
     backend: SearchBackend | None = None  # another engine that ranks the chunks (backends.py); None: local
 
     _terms_cache: dict[int | str, frozenset[str]] = field(default_factory=dict, repr=False)
+    word_vectors: WordVectorCache = field(default_factory=WordVectorCache, repr=False)  # the judge's reads
 
     @cached_property
     def titles(self) -> dict[str, str]:

@@ -5,10 +5,14 @@ The judge aligns question and sentence words with them; every embedder offers ``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+WORD_VECTOR_CACHE_SIZE = 1024  # sentences (~50 KB each): questions of one conversation reread the same ones
 
 
 @dataclass(frozen=True)
@@ -40,3 +44,32 @@ def group_word_pieces(text: str, hidden: np.ndarray, offsets: Sequence[tuple[int
     vectors = np.stack([hidden[rows[w]].mean(axis=0) for w in order]).astype(np.float32)
     vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
     return WordVectors(tuple(text[spans[w][0]:spans[w][1]].lower() for w in order), vectors)
+
+
+class WordVectorCache:
+    """The word vectors of recently read sentences, keyed by (encoder, sentence id), least recently used
+    out first: the judge's shortlist often repeats across the questions of one conversation. Thread-safe."""
+
+    def __init__(self, size: int = WORD_VECTOR_CACHE_SIZE) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple[str, int], WordVectors] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def encode(self, encoder: str, encode_words: Callable[[list[str]], list[WordVectors]], texts: Sequence[str],
+               sentences: Sequence[tuple[int, str]]) -> tuple[list[WordVectors], list[WordVectors]]:
+        """Word vectors of ``texts`` (never cached) and of ``sentences`` (id, text), encoding the texts
+        and the sentences not cached in one ``encode_words`` batch."""
+        with self._lock:
+            found = [self._entries.get((encoder, sid)) for sid, _ in sentences]
+            for (sid, _), hit in zip(sentences, found):
+                if hit is not None:
+                    self._entries.move_to_end((encoder, sid))
+        missing = [i for i, hit in enumerate(found) if hit is None]
+        encoded = encode_words([*texts, *(sentences[i][1] for i in missing)])
+        with self._lock:
+            for i, vectors in zip(missing, encoded[len(texts):]):
+                found[i] = self._entries[(encoder, sentences[i][0])] = vectors
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return encoded[: len(texts)], found  # type: ignore[return-value]
+
