@@ -18,7 +18,7 @@ from assistant.index.backends import attach_backend
 from assistant.index.build import BuildResult, Progress, build_index
 from assistant.index.child_embedder import ChildProcessEmbedder
 from assistant.index.embedding import Embedder, SentenceTransformerEmbedder, make_embedder, make_query_embedder
-from assistant.index.manifest import diff_documents, read_manifest, settings_mismatch
+from assistant.index.manifest import diff_documents, previous_version, read_manifest, settings_mismatch
 from assistant.index.store import LoadedIndex, load_index
 from assistant.ingest.reading import read_corpus
 from assistant.models import Answer, CheckReport, RetrievalMode
@@ -42,6 +42,7 @@ class Assistant:
         self._lock = threading.RLock()  # guards the loaded index; held only briefly
         self._write_lock = threading.RLock()  # one build, upload or removal at a time
         self.warnings: list[str] = []
+        self.rebuilding: threading.Thread | None = None  # a background rebuild of a damaged index (ensure_index)
         self.embed_in_child = False  # `serve` sets it: builds embed in a child process (see _batch_embedder)
 
     @property
@@ -106,12 +107,14 @@ class Assistant:
         return None
 
     def ensure_index(self, corpus: Path | None = None, progress: Progress | None = None,
-                     rebuild: bool = True) -> BuildResult | None:
+                     rebuild: bool = True, serve_meanwhile: bool = False) -> BuildResult | None:
         """Build the index when it is missing, stale or built with other settings.
 
         A damaged index (a manifest or file failing its check) is reported by name in ``warnings``
         before the rebuild; with ``rebuild=False`` it raises IndexError_ instead, and a stale index
-        is used as it is (with a warning)."""
+        is used as it is (with a warning). With ``serve_meanwhile`` (the server), a damaged index whose
+        previous version still passes every check is replaced by that version at once and rebuilt in a
+        background thread (``rebuilding``), so questions are answered meanwhile."""
         corpus = corpus or self.settings.corpus
         if not corpus.exists():
             if read_manifest(self.settings.index) is None:
@@ -131,11 +134,39 @@ class Assistant:
                 raise IndexError_(f"{damage or reason}; not rebuilt (--no-rebuild): rebuild with `assistant index`")
             self.warnings = [f"the index is stale ({reason}); not rebuilt (--no-rebuild)"]
             return None
+        if damage is not None and serve_meanwhile and self._serve_previous(damage, corpus):
+            return None
         log.info("rebuilding index: %s", reason)
         built = self.build(corpus, progress)
         if damage is not None:
             self.warnings.insert(0, f"{damage}; rebuilt it from {corpus}")
         return built
+
+    def _serve_previous(self, damage: str, corpus: Path) -> bool:
+        """Load the previous index version, when it passes every check, and rebuild in the background."""
+        previous = previous_version(self.settings.index)
+        if previous is None:
+            return False
+        try:
+            loaded = load_index(self.settings.index, version=previous)
+        except IndexError_:
+            return False
+        if loaded is None or settings_mismatch(loaded.manifest, self.embedder.name, self.settings.chunking,
+                                               self.query_embedder.dimension):
+            return False
+        with self._lock:
+            self._index = attach_backend(loaded, self.settings)
+        self.warnings = [f"{damage}; serving the previous version ({previous.name}) while it is rebuilt from {corpus}"]
+
+        def rebuild() -> None:
+            try:
+                self.build(corpus)
+            except Exception as exc:  # the previous version keeps serving; say why in the log
+                log.error("rebuilding the damaged index failed: %s", exc)
+
+        self.rebuilding = threading.Thread(target=rebuild, name="index-rebuild", daemon=True)
+        self.rebuilding.start()
+        return True
 
     def add_document(self, name: str, data: bytes, progress: Progress | None = None) -> str:
         """Validate an upload, store it in the corpus folder and update the index in place.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -143,6 +144,55 @@ def test_damaged_file_is_reported_by_name_then_rebuilt(tmp_path: Path, built: As
     assert str(damaged) in fresh.warnings[0] and "checksum" in fresh.warnings[0]
     assert "rebuilt" in fresh.warnings[0]
     assert not fresh.ask("How much does Zolgensma cost?", abstain=False).abstained
+
+
+def test_a_server_serves_the_previous_version_while_a_damaged_index_is_rebuilt(built: Assistant) -> None:
+    corpus, index_dir = built.settings.corpus, built.settings.index
+    previous = current_version(index_dir)
+    (corpus / "later.txt").write_text("Wombats dig burrows with their strong claws. Each burrow has one entrance.",
+                                      encoding="utf-8")
+    built.build()  # a second version; the first is kept as the previous one
+    damaged = current_version(index_dir) / "sentence_vectors.npy"
+    _damage(damaged, "flip")
+    fresh = make_assistant(corpus, index_dir)
+    assert fresh.ensure_index(serve_meanwhile=True) is None  # returns at once, serving the previous version
+    assert str(damaged) in fresh.warnings[0] and f"serving the previous version ({previous.name})" in fresh.warnings[0]
+    assert fresh.rebuilding is not None
+    fresh.rebuilding.join(timeout=120)
+    assert not fresh.rebuilding.is_alive()
+    assert "later.txt" in fresh.index.documents  # the rebuilt index, verified, is what answers now
+    assert not fresh.ask("How much does Zolgensma cost?", abstain=False).abstained
+
+
+def test_the_previous_version_answers_until_the_rebuild_is_done(built: Assistant, monkeypatch) -> None:
+    corpus, index_dir = built.settings.corpus, built.settings.index
+    (corpus / "later.txt").write_text("Wombats dig burrows with their strong claws. Each burrow has one entrance.",
+                                      encoding="utf-8")
+    built.build()
+    _damage(current_version(index_dir) / "chunks.jsonl", "truncate")
+    fresh = make_assistant(corpus, index_dir)
+    release = threading.Event()
+    real_build = Assistant.build
+
+    def held_build(self, *args, **kwargs):  # the rebuild waits until the test has asked its question
+        release.wait(timeout=120)
+        return real_build(self, *args, **kwargs)
+
+    monkeypatch.setattr(Assistant, "build", held_build)
+    assert fresh.ensure_index(serve_meanwhile=True) is None
+    assert "later.txt" not in fresh.index.documents  # the previous version, which never had it
+    assert not fresh.ask("How much does Zolgensma cost?", abstain=False).abstained
+    release.set()
+    fresh.rebuilding.join(timeout=120)
+    assert "later.txt" in fresh.index.documents
+
+
+def test_without_a_good_previous_version_the_rebuild_blocks(built: Assistant) -> None:
+    damaged = current_version(built.settings.index) / "dense.faiss"
+    _damage(damaged, "flip")  # the first build: no previous version to fall back on
+    fresh = make_assistant(built.settings.corpus, built.settings.index)
+    assert fresh.ensure_index(serve_meanwhile=True) is not None
+    assert fresh.rebuilding is None and "rebuilt" in fresh.warnings[0]
 
 
 @pytest.mark.parametrize("name", ["sentence_vectors.npy", MANIFEST])

@@ -16,6 +16,7 @@ from assistant.index.manifest import (
     CURRENT,
     MANIFEST,
     current_version,
+    previous_version,
     settings_mismatch,
 )
 from assistant.index.store import load_index
@@ -85,15 +86,19 @@ def test_loaded_index_is_consistent(fake_assistant: Assistant) -> None:
     assert np.allclose(index.sentence_vectors[:5], expected, atol=1e-5)
 
 
-def test_current_points_at_the_only_version(fake_assistant: Assistant) -> None:
+def test_current_points_at_the_live_version_and_one_previous_is_kept(fake_assistant: Assistant) -> None:
     index_dir = fake_assistant.settings.index
     name = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
-    versions = [p.name for p in index_dir.iterdir() if p.is_dir()]
-    assert versions == [name]
+    assert [p.name for p in index_dir.iterdir() if p.is_dir()] == [name]
     fake_assistant.build()
     name2 = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
     assert name2 != name
-    assert [p.name for p in index_dir.iterdir() if p.is_dir()] == [name2], "old version removed"
+    assert sorted(p.name for p in index_dir.iterdir() if p.is_dir()) == sorted([name, name2]), "previous kept"
+    assert previous_version(index_dir).name == name
+    fake_assistant.build()
+    name3 = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
+    kept = sorted(p.name for p in index_dir.iterdir() if p.is_dir())
+    assert name3 in kept and len(kept) == 2 and name not in kept, "older versions removed"
 
 
 # --- incremental builds ------------------------------------------------------------------------
@@ -223,7 +228,7 @@ def test_interrupted_build_leaves_no_tmp_after_next_build(fake_assistant: Assist
     assert sorted(load_index(index_dir).documents) == before
     fake_assistant.build()
     assert leftovers(index_dir) == []
-    assert len([p for p in index_dir.iterdir() if p.is_dir()]) == 1
+    assert len([p for p in index_dir.iterdir() if p.is_dir()]) == 2  # the live version and the previous one
 
 
 # --- corruption --------------------------------------------------------------------------------

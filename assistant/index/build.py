@@ -183,7 +183,7 @@ def _fsync_tree(folder: Path) -> None:
 def write_version(index_dir: Path, manifest: Manifest, documents: list[Document], chunks: list[Chunk],
                    sentences: list[Sentence], chunk_vectors: np.ndarray, sentence_vectors: np.ndarray,
                    started: float) -> Path:
-    name = f"v-{_dt.datetime.now(_dt.timezone.utc).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    name = f"v-{_dt.datetime.now(_dt.timezone.utc).strftime('%Y%m%dT%H%M%S%f')}-{uuid.uuid4().hex[:8]}"
     tmp = index_dir / f".tmp-{name}"
     final = pointer_tmp = None
     try:

@@ -58,9 +58,20 @@ def current_version(index_dir: Path) -> Path | None:
         raise IndexError_(f"{pointer} is corrupt; rebuild with `assistant index`")
     return index_dir / name
 
-def read_manifest(index_dir: Path) -> Manifest | None:
-    """The manifest of the live index, or None when there is none."""
-    version = current_version(index_dir)
+def previous_version(index_dir: Path) -> Path | None:
+    """The newest version folder other than the live one (kept by ``remove_stale_versions`` so that a
+    damaged live version can be replaced while it is rebuilt), or None."""
+    try:
+        live = current_version(index_dir)
+    except IndexError_:
+        live = None
+    older = sorted(p for p in index_dir.glob("v-*") if p.is_dir() and p != live) if index_dir.is_dir() else []
+    return older[-1] if older else None
+
+
+def read_manifest(index_dir: Path, version: Path | None = None) -> Manifest | None:
+    """The manifest of the live index (or of the ``version`` folder given), or None when there is none."""
+    version = version or current_version(index_dir)
     if version is None:
         return None
     path = version / MANIFEST
@@ -112,13 +123,15 @@ def diff_documents(manifest: Manifest | None, documents: list[Document]) -> tupl
     return changed, added, removed
 
 def remove_stale_versions(index_dir: Path) -> None:
-    """Delete leftover temporary folders and versions that ``CURRENT`` no longer names."""
+    """Delete leftover temporary folders and versions that ``CURRENT`` no longer names, except the newest
+    of those (``previous_version``): a server serves it while a damaged live version is rebuilt."""
     try:
         live = current_version(index_dir)
     except IndexError_:
         return
+    keep = previous_version(index_dir)
     for path in index_dir.iterdir():
-        if path == live or path.name in (CURRENT, ".lock"):
+        if path in (live, keep) or path.name in (CURRENT, ".lock"):
             continue
         if path.name.startswith((".tmp-", "v-")):
             if path.is_dir():

@@ -107,16 +107,16 @@ def make_dense_index(dimension: int, size: int, approximate: bool | None = None,
     index.hnsw.efSearch = HNSW_EF_SEARCH
     return index
 
-def load_index(index_dir: Path, verify: bool = True) -> LoadedIndex | None:
-    """Load the live index, or None when ``index_dir`` holds none.
+def load_index(index_dir: Path, verify: bool = True, version: Path | None = None) -> LoadedIndex | None:
+    """Load the live index (or the ``version`` folder given), or None when ``index_dir`` holds none.
 
     With ``verify`` every file's checksum is compared with the manifest, because FAISS and
     NumPy can load a damaged file without complaint. Raises IndexError_ naming the file.
     """
-    manifest = read_manifest(index_dir)
+    manifest = read_manifest(index_dir, version)
     if manifest is None:
         return None
-    version = current_version(index_dir)
+    version = version or current_version(index_dir)
     assert version is not None
     if verify:
         unlisted = [name for name in REQUIRED_FILES if name not in manifest.files]

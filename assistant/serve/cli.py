@@ -96,7 +96,8 @@ def _cmd_check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    assistant = open_assistant(settings, args.corpus is not None, not getattr(args, "no_rebuild", False))
+    assistant = open_assistant(settings, args.corpus is not None, not getattr(args, "no_rebuild", False),
+                               serve_meanwhile=True)
     assistant.index  # load (and verify) before accepting requests
     assistant.embed_in_child = True  # an upload's embedding must not leave torch in the server (~450 MB)
     assistant.query_embedder.encode(["warm up"])

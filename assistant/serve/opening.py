@@ -26,10 +26,11 @@ def progress_printer():
     return progress
 
 
-def open_assistant(settings: Settings, explicit_corpus: bool, rebuild: bool = True):
+def open_assistant(settings: Settings, explicit_corpus: bool, rebuild: bool = True, serve_meanwhile: bool = False):
     """An Assistant whose index is fresh for its corpus: the one given with --corpus, else the
     one the index was built from, else the default corpus when there is no index yet (or its
-    manifest is damaged). Without ``rebuild`` a damaged index is refused, a stale one kept."""
+    manifest is damaged). Without ``rebuild`` a damaged index is refused, a stale one kept; with
+    ``serve_meanwhile`` (``serve``) a damaged one is replaced by its previous version while it is rebuilt."""
     from assistant.errors import IndexError_
     from assistant.index.manifest import read_manifest
     from assistant.service import Assistant
@@ -48,7 +49,8 @@ def open_assistant(settings: Settings, explicit_corpus: bool, rebuild: bool = Tr
             # uploads and removals must go to the folder this index was built from
             assistant.settings = settings.model_copy(update={"corpus": corpus})
     if corpus is not None:
-        built = assistant.ensure_index(corpus, progress=progress_printer(), rebuild=rebuild)
+        built = assistant.ensure_index(corpus, progress=progress_printer(), rebuild=rebuild,
+                                       serve_meanwhile=serve_meanwhile)
         if built is not None:
             print(f"index updated in {built.seconds:.1f}s", file=sys.stderr)
         for warning in assistant.warnings:
