@@ -13,7 +13,7 @@ from assistant.answer.abstention import abstain_threshold
 from assistant.answer.answering import AnswerOptions, answer_question, validate_question
 from assistant.answer.judge import JUDGE_FILE, Judge, load_judge
 from assistant.check.conflicts import find_conflicts
-from assistant.errors import IndexError_, UserInputError
+from assistant.errors import AssistantError, IndexError_, UserInputError
 from assistant.index.backends import attach_backend
 from assistant.index.build import BuildResult, Progress, build_index
 from assistant.index.child_embedder import ChildProcessEmbedder
@@ -154,8 +154,12 @@ class Assistant:
         if loaded is None or settings_mismatch(loaded.manifest, self.embedder.name, self.settings.chunking,
                                                self.query_embedder.dimension):
             return False
+        try:  # a search engine elsewhere may no longer hold the previous version's collection
+            attached = attach_backend(loaded, self.settings)
+        except AssistantError:
+            return False
         with self._lock:
-            self._index = attach_backend(loaded, self.settings)
+            self._index = attached
         self.warnings = [f"{damage}; serving the previous version ({previous.name}) while it is rebuilt from {corpus}"]
 
         def rebuild() -> None:
