@@ -53,14 +53,19 @@ def test_document_title_prefers_what_the_document_declares() -> None:
     assert document_title("notes_8327220291109cc9.txt", "", "", "txt") == "notes"
 
 
-def test_folder_titles_come_from_each_format(tmp_path: Path) -> None:
+def pdf_with_metadata(metadata: dict[str, str]) -> bytes:
+    """The test PDF (``PDF_LINES``) with document metadata added by pypdf."""
     from pypdf import PdfReader, PdfWriter
 
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(minimal_pdf(PDF_LINES))))
-    writer.add_metadata({"/Title": "Quorvexin Leaflet"})
+    writer.add_metadata(metadata)
     buffer = io.BytesIO()
     writer.write(buffer)
-    (tmp_path / "leaflet_8327220291109cc9.pdf").write_bytes(buffer.getvalue())
+    return buffer.getvalue()
+
+
+def test_folder_titles_come_from_each_format(tmp_path: Path) -> None:
+    (tmp_path / "leaflet_8327220291109cc9.pdf").write_bytes(pdf_with_metadata({"/Title": "Quorvexin Leaflet"}))
     (tmp_path / "bare.pdf").write_bytes(minimal_pdf(["Quorvexin Facts", *PDF_LINES]))
     (tmp_path / "page.html").write_text(f"<title>Page Title</title><h1>Other</h1><p>{PROSE}</p>", encoding="utf-8")
     (tmp_path / "note.md").write_text(f"# Note Title\n\n{PROSE}", encoding="utf-8")
@@ -155,13 +160,7 @@ def test_an_unreadable_replacement_keeps_the_document(fake_assistant: Assistant)
 
 
 def test_a_pdf_is_dated_by_its_metadata(tmp_path: Path) -> None:
-    from pypdf import PdfReader, PdfWriter
-
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(minimal_pdf(PDF_LINES))))
-    writer.add_metadata({"/CreationDate": "D:20190314120000+00'00'"})
-    buffer = io.BytesIO()
-    writer.write(buffer)
-    (tmp_path / "dated.pdf").write_bytes(buffer.getvalue())
+    (tmp_path / "dated.pdf").write_bytes(pdf_with_metadata({"/CreationDate": "D:20190314120000+00'00'"}))
     (tmp_path / "undated.pdf").write_bytes(minimal_pdf(PDF_LINES))
     dates = {d.doc_id: (d.date, d.date_source) for d in read_folder(tmp_path).documents}
     assert dates["dated.pdf"] == ("2019-03-14", "pdf")
