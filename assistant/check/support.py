@@ -89,14 +89,20 @@ def judge_support(index: LoadedIndex, embedder: Embedder, vocabulary: Vocabulary
     """Fill each candidate's probability and rule-found differences; returns the feature matrix."""
     if not candidates:
         return np.zeros((0, len(head.features)), np.float32)
-    encoded = embedder.encode_words([text, *(c.text for c in candidates)])
-    claim_words = content_words(encoded[0], drop_question_words=False)
+    # Single sentences come from the index's word-vector cache (the answerer's too); pairs are read fresh.
+    pairs = [c for c in candidates if len(c.sentences) > 1]
+    singles = [c for c in candidates if len(c.sentences) == 1]
+    fresh, cached = index.word_vectors.encode(embedder.name, embedder.encode_words, [text, *(c.text for c in pairs)],
+                                              [(c.sentences[0].sentence_id, c.text) for c in singles])
+    read = {id(c): words for c, words in [*zip(pairs, fresh[1:]), *zip(singles, cached)]}
+    claim_words = content_words(fresh[0], drop_question_words=False)
 
     def weight(word: str) -> float:
         return idf(stem(word), index.sentence_df, index.sentence_df_total)
 
     rows = []
-    for candidate, words in zip(candidates, encoded[1:]):
+    for candidate in candidates:
+        words = read[id(candidate)]
         surroundings = context(candidate.sentences[0])
         candidate.differences = fact_differences(text, candidate.text, surroundings, vocabulary)
         aligned = alignment(claim_words, words, weight)
