@@ -14,7 +14,7 @@ from assistant.answer.answering import AnswerOptions, answer_question, validate_
 from assistant.answer.judge import JUDGE_FILE, Judge, load_judge
 from assistant.check.conflicts import find_conflicts
 from assistant.errors import AssistantError, IndexError_, UserInputError
-from assistant.index.backends import attach_backend
+from assistant.index.backends import attach_backend, check_backend
 from assistant.index.build import BuildResult, Progress, build_index
 from assistant.index.child_embedder import ChildProcessEmbedder
 from assistant.index.embedding import Embedder, SentenceTransformerEmbedder, make_embedder, make_query_embedder
@@ -65,6 +65,7 @@ class Assistant:
         """(Re)build the index from a corpus folder or JSONL file; unchanged texts are not re-embedded."""
         corpus = corpus or self.settings.corpus
         with self._write_lock:  # questions keep being answered from the old index meanwhile
+            check_backend(self.settings)  # an unreachable search engine: fail before the index is touched
             result = read_corpus(corpus)
             self.warnings = list(result.warnings)
             for warning in result.warnings:

@@ -6,8 +6,10 @@ client API, which no test here can start.
 Tolerance for "the same chunks": dense rankings are identical (positions, ranks; scores within 1e-5);
 BM25 and hybrid rankings are identical up to the order of chunks whose scores are exactly equal
 (repeated texts), where bm25s's own order is arbitrary: BM25 scores rank by rank within 1e-4 and the same
-chunks above the last tie; hybrid the same set of 12 chunks (a tie swapped in the BM25 list moves a fused
-score slightly); all three the same top chunk for every question, and identical lists for >= 95% of them.
+chunks above the last tie; hybrid fused scores rank by rank within 3e-4 and the same chunks above the last
+score plus that (a tie swapped in the BM25 list moves a fused score slightly, and can swap the 12th chunk:
+Qdrant orders tied points its own way, and point ids no longer follow positions); all three the same top chunk
+for every question, and identical lists for >= 95% of them.
 """
 
 from __future__ import annotations
@@ -28,11 +30,13 @@ pytest.importorskip("qdrant_client")
 from assistant.answer.retrieval import retrieve  # noqa: E402
 from assistant.index import qdrant_backend  # noqa: E402
 from assistant.index.backends import BackendError  # noqa: E402
-from assistant.index.qdrant_backend import chunk_terms  # noqa: E402
+from assistant.index import qdrant_sync  # noqa: E402
+from assistant.index.qdrant_sync import chunk_terms  # noqa: E402
 from assistant.lexical import terms  # noqa: E402
 from assistant.service import Assistant  # noqa: E402
 
 K = 12
+HYBRID_TIE = 3e-4  # two BM25 ranks swapped by a tie move a fused score by at most 1/60 - 1/61
 
 
 @pytest.fixture(autouse=True)
@@ -71,16 +75,19 @@ def assert_same_ranking(local, remote, tolerance: float) -> None:
         assert local[0].position == remote[0].position or abs(local[0].score - local[1].score) <= tolerance
 
 
-@pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
-def test_qdrant_returns_the_same_chunks_as_local(pair, questions, mode) -> None:
-    local, qdrant = pair
+def assert_same_as_local(local, qdrant, questions: list[str], mode: str) -> None:
+    """The chunks of ``local`` and ``qdrant`` (the same index version) agree for every question, as the
+    module docstring says."""
     identical = 0
     for question in questions:
         vector = local.query_embedder.encode([question])[0]
         expected = retrieve(local.index, question, vector, K, mode)
         got = retrieve(qdrant.index, question, vector, K, mode)
-        if mode == "hybrid":  # tied BM25 chunks swapped there shift a few fused scores, not the set
-            assert {h.position for h in expected} == {h.position for h in got}, question
+        if mode == "hybrid":  # tied BM25 chunks swapped there shift a few fused scores, by < 1 / (60 * 61)
+            assert [h.score for h in got] == pytest.approx([h.score for h in expected], abs=HYBRID_TIE), question
+            last = expected[-1].score + HYBRID_TIE  # a chunk clearly above the cut is in both lists
+            assert {h.position for h in expected if h.score > last} <= {h.position for h in got}, question
+            assert {h.position for h in got if h.score > last} <= {h.position for h in expected}, question
         else:
             assert_same_ranking(expected, got, 1e-5 if mode == "dense" else 1e-4)
         assert [h.chunk for h in expected[:1]] == [h.chunk for h in got[:1]], question
@@ -89,6 +96,11 @@ def test_qdrant_returns_the_same_chunks_as_local(pair, questions, mode) -> None:
             assert [(h.position, h.dense_rank) for h in expected] == [(h.position, h.dense_rank) for h in got]
     # Measured: dense 130/130 identical lists, bm25 126/130, hybrid 128/130 (the rest differ only in ties).
     assert identical >= 0.95 * len(questions)
+
+
+@pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
+def test_qdrant_returns_the_same_chunks_as_local(pair, questions, mode) -> None:
+    assert_same_as_local(*pair, questions, mode)
 
 
 def test_hybrid_scores_are_our_rrf_with_k60(pair) -> None:
@@ -100,11 +112,13 @@ def test_hybrid_scores_are_our_rrf_with_k60(pair) -> None:
         assert hit.score == pytest.approx(expected, rel=1e-5)
 
 
-def hand_bm25(question: str, index, k1: float = 1.5, b: float = 0.75) -> dict[int, float]:
-    """Lucene BM25 of every chunk, computed here from the chunk terms alone."""
+def hand_bm25(question: str, index, k1: float = 1.5, b: float = 0.75, average: float | None = None
+              ) -> dict[int, float]:
+    """Lucene BM25 of every chunk, computed here from the chunk terms alone (``average``: the mean
+    chunk length, else the index's own)."""
     docs = [chunk_terms(c) for c in index.chunks]
     n = len(docs)
-    average = sum(len(d) for d in docs) / n
+    average = average or sum(len(d) for d in docs) / n
     df = Counter(t for d in docs for t in set(d))
     scores = {}
     for pos, doc in enumerate(docs):
@@ -177,7 +191,7 @@ def test_local_folder_mode_persists_and_refuses_what_does_not_match(tmp_path: Pa
     client = served.index.backend.client
     # A collection with this version's name but another model: refused, not used.
     client.delete_collection(collection)
-    meta = qdrant_backend.expected_metadata(served.index) | {"model": "other-model"}
+    meta = qdrant_sync.expected_metadata(served.index) | {"model": "other-model"}
     client.create_collection(collection, vectors_config={}, metadata=meta)
     served._index = None
     with pytest.raises(BackendError, match="built from other data: model 'other-model'"):
@@ -195,8 +209,9 @@ def test_a_failed_upload_leaves_the_previous_collection_serving(tmp_path: Path, 
     assistant.build()
     old = assistant.index
     client = old.backend.client
-    assert qdrant_backend._alias_target(client, ":memory:", "assistant-chunks") == old.backend.collection
-    (corpus_copy / "extra.txt").write_text("Zebrafish regrow fins. " * 20, encoding="utf-8")
+    assert qdrant_sync.alias_target(client, ":memory:", "assistant-chunks") == old.backend.collection
+    (corpus_copy / "extra.txt").write_text(" ".join(f"Zebrafish study {i} found that fin regrowth after injury "
+                                                    f"depends on gene {i}." for i in range(6)), encoding="utf-8")
     calls = []
 
     def failing_upsert(*args, **kwargs):
@@ -206,18 +221,22 @@ def test_a_failed_upload_leaves_the_previous_collection_serving(tmp_path: Path, 
         return real(*args, **kwargs)
 
     real = client.upsert
-    monkeypatch.setattr(qdrant_backend, "UPLOAD_BATCH", 8)
+    # A full rebuild, as for a new model or chunking (any change above this share of the chunks).
+    monkeypatch.setattr(qdrant_sync, "INCREMENTAL_MAX_SHARE", 0.0)
+    monkeypatch.setattr(qdrant_sync, "UPLOAD_BATCH", 8)
     monkeypatch.setattr(client, "upsert", failing_upsert)
     with pytest.raises(BackendError, match="uploading chunks to .*connection reset"):
         assistant.build()
     assert assistant.index is old  # still answering from the previous version and its collection
-    assert qdrant_backend._alias_target(client, ":memory:", "assistant-chunks") == old.backend.collection
+    assert qdrant_sync.alias_target(client, ":memory:", "assistant-chunks") == old.backend.collection
+    assert client.count(old.backend.collection, exact=True).count == len(old.chunks)
     assert assistant.ask("What is gene therapy?").citations
     monkeypatch.setattr(client, "upsert", real)
     assistant.build()  # the half-built collection is replaced, the alias moves, the old one stays until next time
     assert assistant.index is not old
-    assert qdrant_backend._alias_target(client, ":memory:", "assistant-chunks") == assistant.index.backend.collection
+    assert qdrant_sync.alias_target(client, ":memory:", "assistant-chunks") == assistant.index.backend.collection
     assert client.count(assistant.index.backend.collection, exact=True).count == len(assistant.index.chunks)
+    assert assistant.index.manifest.documents["extra.txt"].chunks
 
 
 def test_the_default_path_never_imports_qdrant() -> None:

@@ -24,7 +24,21 @@ if TYPE_CHECKING:
     from assistant.index.store import LoadedIndex
     from assistant.settings import Settings
 
-__all__ = ["BACKENDS", "BackendError", "BackendName", "SearchBackend", "attach_backend"]
+__all__ = ["BACKENDS", "BackendError", "BackendName", "SearchBackend", "attach_backend", "check_backend"]
+
+
+def _api_key(settings: Settings) -> str | None:
+    return settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
+
+
+def check_backend(settings: Settings) -> None:
+    """Reach the settings' backend once (BackendError naming it when it cannot be reached or refuses
+    the API key): a build calls it before it writes anything, so a bad URL leaves the index as it was."""
+    if settings.backend == "local":
+        return
+    from assistant.index.qdrant_backend import connect
+
+    connect(settings.qdrant_url, _api_key(settings))
 
 
 def attach_backend(index: LoadedIndex | None, settings: Settings, create: bool = False) -> LoadedIndex | None:
@@ -39,9 +53,8 @@ def attach_backend(index: LoadedIndex | None, settings: Settings, create: bool =
     if settings.backend == "local":
         index.backend = None
         return index
-    from assistant.index.qdrant_backend import open_qdrant_backend
+    from assistant.index.qdrant_sync import open_qdrant_backend
 
-    api_key = settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
-    index.backend = open_qdrant_backend(index, settings.qdrant_url, api_key, settings.qdrant_collection,
+    index.backend = open_qdrant_backend(index, settings.qdrant_url, _api_key(settings), settings.qdrant_collection,
                                         create=create)
     return index

@@ -1,40 +1,38 @@
 """Chunk search in Qdrant: a server or cluster by URL, or its local mode (``:memory:`` or a folder).
 
-One collection per index version, named ``<collection>-<version folder>`` and reached through the
-alias ``<collection>``, holds one point per chunk (point id = the chunk's position in ``chunks.jsonl``):
+A collection (kept up to date by ``qdrant_sync``, reached through the alias ``<collection>``) holds
+one point per chunk:
 
 - ``dense``: the chunk vector (the same normalised vector as ``dense.faiss``), dot product;
 - ``bm25``: a sparse vector of BM25-saturated term frequencies ``tf / (tf + k1 (1 - b + b dl/avgdl))``
-  over the same terms (``assistant.lexical.terms``), k1 and b as the bm25s index, term ids from its
-  vocabulary; Qdrant multiplies by IDF (``modifier=IDF``: ln(1 + (N - df + 0.5) / (df + 0.5))), so a
-  score equals bm25s's Lucene BM25;
-- payload: doc_id, chunk_id, heading, text, start, end, sentence_ids.
+  over the same terms (``assistant.lexical.terms``), k1 and b as the bm25s index; a term's id is a
+  32-bit hash of the term (``term_id``), the same in every index version, so an update never renumbers
+  the points it keeps. Qdrant multiplies by IDF (``modifier=IDF``: ln(1 + (N - df + 0.5) / (df + 0.5))),
+  so a score equals bm25s's Lucene BM25;
+- payload: doc_id, chunk_id, seq (the chunk's number within its document), heading, text, start, end.
 
 A question is one ``query_batch_points`` call: the dense list, the sparse list and their RRF fusion
-(``Rrf(k=61)``: Qdrant counts ranks from 0, so it scores like our k=60 from 1). The collection's metadata
-names the model, dimension, tokenizer version and index version; a collection that differs is refused.
-A new version is uploaded into a new collection and only then does the alias move, so a failed
-upload leaves the previous collection serving; older collections (but the one just replaced) are dropped.
-
-Just over 300 lines: one client's whole contract (collection layout, upload, alias switch, one-request
-hybrid search, the errors it names) reads best in one place.
+(``Rrf(k=61)``: Qdrant counts ranks from 0, so it scores like our k=60 from 1). A hit becomes a chunk
+of the loaded index version through its payload (doc_id, seq), not its point id: point ids name a
+chunk's content (``qdrant_sync.point_id``), positions belong to one version. A hit that the version
+does not hold (a point an update is adding right now) is skipped.
 """
 
 from __future__ import annotations
 
 import atexit
+import hashlib
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable, Collection
-from typing import TYPE_CHECKING, TypeVar
+from collections.abc import Callable, Collection, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 from qdrant_client import QdrantClient, models
 
 from assistant.index.backend_types import BackendError, ranked_chunks
-from assistant.lexical import terms
-from assistant.models import Chunk, RetrievalMode, RetrievedChunk
+from assistant.models import RetrievalMode, RetrievedChunk
 
 if TYPE_CHECKING:
     from assistant.index.store import LoadedIndex
@@ -43,7 +41,8 @@ DENSE = "dense"
 SPARSE = "bm25"
 RRF_K = 61  # Qdrant ranks from 0: 1 / (61 + rank0) == 1 / (60 + rank), our RRF_K in answer/scoring.py
 TOKENIZER_VERSION = 1  # raise when assistant.lexical.terms changes the terms it yields
-UPLOAD_BATCH = 256
+TERM_IDS = "blake2b-32"  # how term_id numbers terms; part of a collection's metadata
+HIT_PAYLOAD = ["doc_id", "seq"]  # what a search reads back to find a hit's chunk
 TIMEOUT_S = 10
 
 T = TypeVar("T")
@@ -63,7 +62,7 @@ def _reason(exc: BaseException) -> str:
     return text[0][:200] if text else type(exc).__name__
 
 
-def _call(location: str, what: str, action: Callable[[], T]) -> T:
+def call(location: str, what: str, action: Callable[[], T]) -> T:
     """Run one client call; any failure becomes a one-line BackendError naming what and where."""
     try:
         return action()
@@ -122,51 +121,33 @@ def _close_clients() -> None:
         forget_client(*key)
 
 
-def chunk_terms(chunk: Chunk) -> list[str]:
-    """The terms BM25 indexes for a chunk: exactly what ``index/build.py`` gives bm25s."""
-    return terms(f"{chunk.heading}\n{chunk.text}") or [""]
+def term_id(term: str) -> int:
+    """The sparse index of a term: the first 4 bytes of its BLAKE2b hash (Qdrant's indices are u32).
+    Stable across index versions, unlike the bm25s vocabulary's numbering."""
+    return int.from_bytes(hashlib.blake2b(term.encode("utf-8", "surrogatepass"), digest_size=4).digest(), "big")
 
 
-def bm25_sparse(token_lists: list[list[str]], vocabulary: dict[str, int], k1: float, b: float
-                ) -> list[tuple[list[int], list[float]]]:
-    """Per document, (term ids, BM25-saturated term frequencies) as bm25s's Lucene variant computes
-    them: ``tf / (tf + k1 (1 - b + b dl / avgdl))``; Qdrant's IDF modifier supplies the IDF factor."""
-    if not token_lists:
-        return []
-    lengths = np.array([len(tokens) for tokens in token_lists], dtype=np.float64)
-    average = float(lengths.mean()) or 1.0
-    extra: dict[str, int] = {}
-    vectors = []
-    for tokens, length in zip(token_lists, lengths):
-        norm = k1 * (1 - b + b * length / average)
-        ids, values = [], []
-        for term, tf in sorted(Counter(tokens).items()):
-            term_id = vocabulary.get(term)
-            if term_id is None:  # not in the bm25s vocabulary (never for our own build): a fresh id
-                term_id = extra.setdefault(term, len(vocabulary) + len(extra))
-            ids.append(int(term_id))
-            values.append(tf / (tf + norm))
-        vectors.append((ids, values))
-    return vectors
+def sparse_vector(weights: Iterable[tuple[str, float]]) -> models.SparseVector:
+    """A sparse vector from (term, weight) pairs; terms whose ids collide add up (Qdrant refuses a
+    repeated index)."""
+    summed: dict[int, float] = {}
+    for term, weight in weights:
+        key = term_id(term)
+        summed[key] = summed.get(key, 0.0) + float(weight)
+    ordered = sorted(summed.items())
+    return models.SparseVector(indices=[i for i, _ in ordered], values=[v for _, v in ordered])
 
 
-def expected_metadata(index: LoadedIndex) -> dict[str, object]:
-    """What a collection built for this index version must say about itself."""
-    return {"index_version": index.path.name, "model": index.manifest.model, "dimension": index.manifest.dimension,
-            "tokenizer_version": TOKENIZER_VERSION, "chunks": len(index.chunks),
-            "bm25": f"lucene k1={index.bm25.k1} b={index.bm25.b}"}
-
-
-def metadata_mismatch(found: dict[str, object], expected: dict[str, object]) -> str | None:
-    """The first field that differs, as words, else None."""
-    for key in ("model", "dimension", "tokenizer_version", "bm25", "index_version", "chunks"):
-        if found.get(key) != expected[key]:
-            return f"{key} {found.get(key)!r} (this index: {expected[key]!r})"
-    return None
+def document_spans(index: LoadedIndex) -> dict[str, tuple[int, int]]:
+    """Document id to (position of its first chunk, number of chunks): chunks follow their documents."""
+    rows = np.asarray(index.chunk_doc)
+    order = np.arange(len(index.doc_ids))
+    starts, ends = np.searchsorted(rows, order, side="left"), np.searchsorted(rows, order, side="right")
+    return {doc: (int(s), int(e - s)) for doc, s, e in zip(index.doc_ids, starts, ends)}
 
 
 class QdrantBackend:
-    """Searches one index version's collection; see the module docstring."""
+    """Searches one collection for one loaded index version; see the module docstring."""
 
     name = "qdrant"
 
@@ -174,6 +155,24 @@ class QdrantBackend:
         self.client = client
         self.location = location
         self.collection = collection
+        self._spans: tuple[str, dict[str, tuple[int, int]]] | None = None  # (index version, document_spans)
+
+    def positions(self, index: LoadedIndex, points: Sequence[Any]) -> list[tuple[int, float]]:
+        """(chunk position in ``index``, score) of each hit, in order; hits that ``index`` does not
+        hold are skipped, and a position seen twice keeps its first (best) score."""
+        if self._spans is None or self._spans[0] != index.path.name:
+            self._spans = (index.path.name, document_spans(index))
+        spans = self._spans[1]
+        hits: list[tuple[int, float]] = []
+        seen: set[int] = set()
+        for point in points:
+            payload = point.payload or {}
+            first, count = spans.get(payload.get("doc_id"), (0, 0))
+            seq = payload.get("seq")
+            if isinstance(seq, int) and 0 <= seq < count and first + seq not in seen:
+                seen.add(first + seq)
+                hits.append((first + seq, float(point.score)))
+        return hits
 
     def retrieve(self, index: LoadedIndex, question_terms: list[str], query_vector: np.ndarray | None, k: int,
                  depth: int, mode: RetrievalMode, doc_filter: Collection[str] | None,
@@ -181,14 +180,13 @@ class QdrantBackend:
         clock = time.perf_counter()
         where = models.Filter(must=[models.FieldCondition(key="doc_id", match=models.MatchAny(any=sorted(doc_filter)))]
                               ) if doc_filter else None
-        vocabulary = index.bm25.vocab_dict
+        vocabulary = index.bm25.vocab_dict  # the terms bm25s knows: the same query as the local backend
         counts = Counter(t for t in question_terms if t in vocabulary)
-        sparse = models.SparseVector(indices=[int(vocabulary[t]) for t in counts],
-                                     values=[float(c) for c in counts.values()]) if counts and mode != "dense" else None
+        sparse = sparse_vector(counts.items()) if counts and mode != "dense" else None
         dense = [float(x) for x in np.asarray(query_vector, dtype=np.float32).ravel()] \
             if query_vector is not None and mode != "bm25" else None
         searches = [(DENSE, dense), (SPARSE, sparse)]
-        requests = [models.QueryRequest(query=q, using=using, limit=depth, filter=where, with_payload=False)
+        requests = [models.QueryRequest(query=q, using=using, limit=depth, filter=where, with_payload=HIT_PAYLOAD)
                     for using, q in searches if q is not None]
         prefetch = [models.Prefetch(query=q, using=using, limit=depth, filter=where) for using, q in searches
                     if q is not None]
@@ -196,19 +194,19 @@ class QdrantBackend:
             rrf = models.Rrf(k=RRF_K, weights=None if weights == (1.0, 1.0) else
                              [w for (_, q), w in zip(searches, weights) if q is not None])
             requests.append(models.QueryRequest(prefetch=prefetch, query=models.RrfQuery(rrf=rrf), limit=k,
-                                                with_payload=False))
-        responses = _call(self.location, f"searching collection {self.collection}",
+                                                with_payload=HIT_PAYLOAD))
+        responses = call(self.location, f"searching collection {self.collection}",
                           lambda: self.client.query_batch_points(self.collection, requests)) if requests else []
         answered = time.perf_counter()
         lists = iter(responses)
-        dense_hits = [(int(p.id), float(p.score)) for p in next(lists).points] if dense is not None else []
-        lexical_hits = [(int(p.id), float(p.score)) for p in next(lists).points] if sparse is not None else []
+        dense_hits = self.positions(index, next(lists).points) if dense is not None else []
+        lexical_hits = self.positions(index, next(lists).points) if sparse is not None else []
         if mode == "dense":
             fused = dense_hits
         elif mode == "bm25":
             fused = lexical_hits
         else:
-            fused = [(int(p.id), float(p.score)) for p in next(lists).points] if prefetch else []
+            fused = self.positions(index, next(lists).points) if prefetch else []
             # Equal fused scores in the order of first appearance (dense list first), as our RRF does.
             first_seen = {pos: i for i, (pos, _) in reversed(list(enumerate(dense_hits + lexical_hits)))}
             fused.sort(key=lambda hit: (-hit[1], first_seen.get(hit[0], len(first_seen))))
@@ -218,93 +216,3 @@ class QdrantBackend:
             timings["lexical_search_ms"] = 0.0
             timings["fusion_ms"] = (time.perf_counter() - answered) * 1000
         return results
-
-
-def _points(index: LoadedIndex, start: int, stop: int, vectors: np.ndarray,
-            sparse: list[tuple[list[int], list[float]]]) -> list[models.PointStruct]:
-    points = []
-    for pos in range(start, stop):
-        chunk = index.chunks[pos]
-        ids, values = sparse[pos]
-        points.append(models.PointStruct(
-            id=pos,
-            vector={DENSE: vectors[pos].tolist(), SPARSE: models.SparseVector(indices=ids, values=values)},
-            payload={"doc_id": chunk.doc_id, "chunk_id": chunk.chunk_id, "heading": chunk.heading,
-                     "text": chunk.text, "start": chunk.start, "end": chunk.end,
-                     "sentence_ids": list(chunk.sentence_ids)}))
-    return points
-
-
-def publish(client: QdrantClient, location: str, name: str, index: LoadedIndex) -> None:
-    """Create collection ``name`` and upload every chunk of ``index`` into it."""
-    bm25 = index.bm25
-    if getattr(bm25, "method", "lucene") != "lucene":
-        raise BackendError(f"the bm25s index uses method {bm25.method!r}; the qdrant backend mirrors 'lucene' only")
-    count = len(index.chunks)
-    vectors = index.dense.reconstruct_n(0, index.dense.ntotal) if index.dense.ntotal else \
-        np.zeros((0, index.manifest.dimension), np.float32)
-    sparse = bm25_sparse([chunk_terms(c) for c in index.chunks], bm25.vocab_dict, float(bm25.k1), float(bm25.b))
-    _call(location, f"creating collection {name}", lambda: client.create_collection(
-        name, vectors_config={DENSE: models.VectorParams(size=index.manifest.dimension, distance=models.Distance.DOT)},
-        sparse_vectors_config={SPARSE: models.SparseVectorParams(modifier=models.Modifier.IDF)},
-        metadata=expected_metadata(index)))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # local mode: "payload indexes have no effect"
-        _call(location, f"indexing doc_id in {name}", lambda: client.create_payload_index(
-            name, "doc_id", models.PayloadSchemaType.KEYWORD))
-    for start in range(0, count, UPLOAD_BATCH):
-        batch = _points(index, start, min(count, start + UPLOAD_BATCH), vectors, sparse)
-        _call(location, f"uploading chunks to {name}", lambda: client.upsert(name, points=batch, wait=True))
-
-
-def _alias_target(client: QdrantClient, location: str, alias: str) -> str | None:
-    aliases = _call(location, "listing aliases", client.get_aliases).aliases
-    return next((a.collection_name for a in aliases if a.alias_name == alias), None)
-
-
-def _switch_alias(client: QdrantClient, location: str, alias: str, name: str) -> None:
-    """Point ``alias`` at ``name`` (one atomic request), then drop older versions but the replaced one."""
-    previous = _alias_target(client, location, alias)
-    if previous == name:
-        return
-    operations: list[models.AliasOperations] = []
-    if previous is not None:
-        operations.append(models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=alias)))
-    operations.append(models.CreateAliasOperation(
-        create_alias=models.CreateAlias(collection_name=name, alias_name=alias)))
-    _call(location, f"pointing alias {alias} at {name}",
-          lambda: client.update_collection_aliases(change_aliases_operations=operations))
-    existing = _call(location, "listing collections", client.get_collections).collections
-    for collection in existing:
-        if collection.name.startswith(f"{alias}-v-") and collection.name not in (name, previous):
-            _call(location, f"deleting old collection {collection.name}",
-                  lambda: client.delete_collection(collection.name))
-
-
-def open_qdrant_backend(index: LoadedIndex, location: str, api_key: str | None, alias: str,
-                        create: bool = False) -> QdrantBackend:
-    """The backend for this index version's collection, built first when missing and ``create`` (or
-    ``:memory:``). Refuses a collection built from other data with one line naming the difference."""
-    client = connect(location, api_key)
-    name = f"{alias}-{index.path.name}"
-    expected = expected_metadata(index)
-    if _call(location, f"looking up collection {name}", lambda: client.collection_exists(name)):
-        info = _call(location, f"reading collection {name}", lambda: client.get_collection(name))
-        problem = metadata_mismatch(dict(info.config.metadata or {}), expected)
-        if problem:
-            raise BackendError(f"Qdrant collection {name} at {location} was built from other data: {problem}; "
-                               f"delete it or set ASSISTANT_QDRANT_COLLECTION to another name")
-        points = _call(location, f"counting points in {name}", lambda: client.count(name, exact=True).count)
-        if points != len(index.chunks):  # an upload that stopped halfway
-            if not (create or location == ":memory:"):
-                raise BackendError(f"Qdrant collection {name} at {location} is incomplete ({points} of "
-                                   f"{len(index.chunks)} chunks); rebuild it with `assistant index --backend qdrant`")
-            _call(location, f"deleting incomplete collection {name}", lambda: client.delete_collection(name))
-            publish(client, location, name, index)
-    elif create or location == ":memory:":
-        publish(client, location, name, index)
-    else:
-        raise BackendError(f"Qdrant at {location} has no collection {name} for index {index.path.name}; "
-                           "build it with `assistant index --backend qdrant`")
-    _switch_alias(client, location, alias, name)
-    return QdrantBackend(client, location, name)
