@@ -37,6 +37,9 @@ class System(StrEnum):
 
 RETRIEVAL_MODES = (System.HYBRID, System.DENSE, System.BM25)
 RetrievalMode = Literal[System.HYBRID, System.DENSE, System.BM25]
+# How hybrid mode fuses its dense and BM25 lists: by score (each list divided by its top score; the default,
+# chosen on COVID-QA dev) or by reciprocal rank (the plain ``hybrid`` baseline of ``assistant eval``).
+FusionMethod = Literal["scores", "rrf"]
 DateSource = Literal["meta", "pdf", "dateline", "file"]  # where a document's date came from (ingest/dates.py)
 
 

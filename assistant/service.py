@@ -21,7 +21,7 @@ from assistant.index.embedding import Embedder, SentenceTransformerEmbedder, mak
 from assistant.index.manifest import diff_documents, previous_version, read_manifest, settings_mismatch
 from assistant.index.store import LoadedIndex, load_index
 from assistant.ingest.reading import read_corpus
-from assistant.models import Answer, CheckReport, RetrievalMode
+from assistant.models import Answer, CheckReport, FusionMethod, RetrievalMode
 from assistant.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -276,11 +276,12 @@ class Assistant:
 
     def ask(self, question: str, *, k: int | None = None, max_sentences: int | None = None,
             mode: RetrievalMode | None = None, doc_filter: Collection[str] | None = None,
-            abstain: bool = True, fusion_weights: tuple[float, float] | None = None) -> Answer:
+            abstain: bool = True, fusion_weights: tuple[float, float] | None = None,
+            fusion: FusionMethod | None = None) -> Answer:
         """Answer one question with cited sentences or an abstention."""
         options = AnswerOptions.from_settings(self.settings, k=k or None, max_sentences=max_sentences or None,
                                               mode=mode or None, fusion_weights=fusion_weights or None,
-                                              abstain=abstain)
+                                              fusion=fusion, abstain=abstain)
         question = validate_question(question, options.max_question_chars)
         parts = multipart.split_question(question)
         if len(parts) < 2:

@@ -75,15 +75,15 @@ def assert_same_ranking(local, remote, tolerance: float) -> None:
         assert local[0].position == remote[0].position or abs(local[0].score - local[1].score) <= tolerance
 
 
-def assert_same_as_local(local, qdrant, questions: list[str], mode: str) -> None:
+def assert_same_as_local(local, qdrant, questions: list[str], mode: str, fusion: str = "scores") -> None:
     """The chunks of ``local`` and ``qdrant`` (the same index version) agree for every question, as the
-    module docstring says."""
+    module docstring says (hybrid: fused by score on this side, or by reciprocal rank in Qdrant)."""
     identical = 0
     for question in questions:
         vector = local.query_embedder.encode([question])[0]
-        expected = retrieve(local.index, question, vector, K, mode)
-        got = retrieve(qdrant.index, question, vector, K, mode)
-        if mode == "hybrid":  # tied BM25 chunks swapped there shift a few fused scores, by < 1 / (60 * 61)
+        expected = retrieve(local.index, question, vector, K, mode, fusion=fusion)  # type: ignore[arg-type]
+        got = retrieve(qdrant.index, question, vector, K, mode, fusion=fusion)  # type: ignore[arg-type]
+        if mode == "hybrid":  # tied BM25 chunks swapped there shift a few fused scores (RRF: by < 1 / (60 * 61))
             assert [h.score for h in got] == pytest.approx([h.score for h in expected], abs=HYBRID_TIE), question
             last = expected[-1].score + HYBRID_TIE  # a chunk clearly above the cut is in both lists
             assert {h.position for h in expected if h.score > last} <= {h.position for h in got}, question
@@ -103,11 +103,15 @@ def test_qdrant_returns_the_same_chunks_as_local(pair, questions, mode) -> None:
     assert_same_as_local(*pair, questions, mode)
 
 
+def test_qdrant_rrf_fusion_returns_the_same_chunks_as_local_rrf(pair, questions) -> None:
+    assert_same_as_local(*pair, questions, "hybrid", fusion="rrf")
+
+
 def test_hybrid_scores_are_our_rrf_with_k60(pair) -> None:
     local, qdrant = pair
     question = "Which vectors have a packaging capacity of 4.7 kilobases?"
     vector = local.query_embedder.encode([question])[0]
-    for hit in retrieve(qdrant.index, question, vector, K, "hybrid"):
+    for hit in retrieve(qdrant.index, question, vector, K, "hybrid", fusion="rrf"):  # fused by Qdrant
         expected = sum(1 / (60 + r) for r in (hit.dense_rank, hit.lexical_rank) if r)
         assert hit.score == pytest.approx(expected, rel=1e-5)
 

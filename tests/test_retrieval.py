@@ -10,7 +10,7 @@ import re
 import pytest
 from conftest import CORPUS
 
-from assistant.answer.retrieval import retrieve
+from assistant.answer.retrieval import CANDIDATE_DEPTH, dense_search, lexical_search, retrieve
 from assistant.answer.scoring import RRF_K
 from assistant.errors import UserInputError
 from assistant.models import Answer
@@ -70,8 +70,19 @@ def test_every_mode_returns_ranked_chunks(shared_assistant: Assistant, mode: str
     if mode == "bm25":
         assert all(r.lexical_rank > 0 and r.lexical_score > 0 for r in results)
         assert "Gelsinger" in results[0].chunk.text  # the only chunk with "died" and "1999"
-    if mode == "hybrid":
+    if mode == "hybrid":  # fused by score: each list divided by its top score, then added
+        dense = dense_search(index, vector, CANDIDATE_DEPTH, None)
+        lexical = lexical_search(index, question, CANDIDATE_DEPTH, None)
+
+        def share(found: list[tuple[int, float]], score: float, rank: int) -> float:
+            floor = found[-1][1] if len(found) >= CANDIDATE_DEPTH else 0.0
+            return (score if rank else floor) / found[0][1]
+
         for r in results:
+            assert r.score == pytest.approx(share(dense, r.dense_score, r.dense_rank)
+                                            + share(lexical, r.lexical_score, r.lexical_rank))
+        rrf = retrieve(index, question, vector, 5, mode, fusion="rrf")
+        for r in rrf:
             expected = sum(1.0 / (RRF_K + rank) for rank in (r.dense_rank, r.lexical_rank) if rank)
             assert r.score == pytest.approx(expected)
 

@@ -111,15 +111,16 @@ def test_answer_options_take_every_default_from_settings() -> None:
     from assistant.answer.answering import AnswerOptions
     from assistant.settings import Settings
 
-    settings = Settings(k=7, max_sentences=3, mode="bm25", dense_weight=0.5, lexical_weight=2.0,
+    settings = Settings(k=7, max_sentences=3, mode="bm25", dense_weight=0.5, lexical_weight=2.0, fusion="rrf",
                         abstain_threshold=0.4, max_question_chars=99)
     options = AnswerOptions.from_settings(settings)
     assert options == AnswerOptions(k=7, max_sentences=3, mode="bm25", fusion_weights=(0.5, 2.0),  # type: ignore
-                                    abstain_threshold=0.4, max_question_chars=99)
+                                    fusion="rrf", abstain_threshold=0.4, max_question_chars=99)
     assert AnswerOptions.from_settings(settings, k=4, mode=None, abstain=False) == dataclasses.replace(
         options, k=4, abstain=False)
     owned = {f.name for f in dataclasses.fields(AnswerOptions) if f.default is dataclasses.MISSING}
-    assert owned == {"k", "max_sentences", "mode", "fusion_weights", "abstain_threshold", "max_question_chars"}
+    assert owned == {"k", "max_sentences", "mode", "fusion_weights", "fusion", "abstain_threshold",
+                     "max_question_chars"}
     default = AnswerOptions.from_settings(Settings.model_construct())
     assert (default.k, default.max_sentences, default.mode) == (Settings.model_fields["k"].default,
                                                                  Settings.model_fields["max_sentences"].default,

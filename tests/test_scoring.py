@@ -14,6 +14,7 @@ from assistant.answer.scoring import (
     expected_answer_type,
     idf,
     reciprocal_rank_fusion,
+    score_fusion,
     select_mmr,
     term_coverage,
 )
@@ -39,6 +40,41 @@ def test_rrf_ties_keep_first_appearance_and_empty_inputs() -> None:
     assert reciprocal_rank_fusion([[5], [4]]) == [(5, pytest.approx(1 / 61)), (4, pytest.approx(1 / 61))]
     assert reciprocal_rank_fusion([[], []]) == []
     assert reciprocal_rank_fusion([[], [9]]) == [(9, pytest.approx(1 / 61))]
+
+
+# --- score fusion ------------------------------------------------------------------------------
+
+
+def test_score_fusion_hand_computed() -> None:
+    # dense cosines (top 0.8) and BM25 scores (top 10), both cut at depth 2: each list is divided by its top
+    dense = [(1, 0.8), (2, 0.4)]
+    lexical = [(2, 10.0), (3, 5.0)]
+    fused = score_fusion([dense, lexical], depth=2)
+    # 1: 0.8/0.8 + the lexical floor 5/10; 2: 0.4/0.8 + 10/10; 3: the dense floor 0.4/0.8 + 5/10
+    assert dict(fused) == pytest.approx({1: 1.5, 2: 1.5, 3: 1.0})
+    assert [item for item, _ in fused] == [1, 2, 3]  # tie: first appearance
+
+
+def test_score_fusion_lists_shorter_than_depth_hold_every_match() -> None:
+    # cut at depth 3, the two-item lists are complete: a missing id scored nothing there
+    fused = dict(score_fusion([[(1, 0.8), (2, 0.4)], [(2, 10.0), (3, 5.0)]], depth=3))
+    assert fused == pytest.approx({1: 1.0, 2: 1.5, 3: 0.5})
+
+
+def test_score_fusion_weights_and_scale_free() -> None:
+    dense = [(1, 0.8), (2, 0.4)]
+    lexical = [(2, 10.0), (3, 5.0)]
+    assert dict(score_fusion([dense, lexical], weights=[2.0, 1.0], depth=2)) == pytest.approx({1: 2.5, 2: 2.0, 3: 1.5})
+    # multiplying one list's scores by a constant changes nothing
+    assert dict(score_fusion([dense, [(i, 7 * s) for i, s in lexical]])) == pytest.approx(
+        dict(score_fusion([dense, lexical])))
+
+
+def test_score_fusion_empty_and_non_positive_lists() -> None:
+    assert score_fusion([[], []]) == []
+    assert score_fusion([[], [(9, 3.0)]]) == [(9, pytest.approx(1.0))]
+    # a list whose best score is not positive adds nothing; its ids still appear, below
+    assert score_fusion([[(4, -0.2)], [(5, 2.0)]]) == [(5, pytest.approx(1.0)), (4, pytest.approx(0.0))]
 
 
 # --- idf and coverage --------------------------------------------------------------------------

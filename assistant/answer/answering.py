@@ -18,7 +18,7 @@ from assistant.answer.scoring import select_mmr
 from assistant.errors import UserInputError
 from assistant.index.embedding import Embedder
 from assistant.index.store import LoadedIndex
-from assistant.models import Answer, Citation, Conflict, ConflictSide, RetrievalMode, SentenceEvidence
+from assistant.models import Answer, Citation, Conflict, ConflictSide, FusionMethod, RetrievalMode, SentenceEvidence
 from assistant.patterns import citation_marker, display_text
 from assistant.settings import Settings
 
@@ -30,7 +30,8 @@ class AnswerOptions:
     k: int
     max_sentences: int
     mode: RetrievalMode
-    fusion_weights: tuple[float, float]  # (dense, lexical) weights of reciprocal rank fusion
+    fusion_weights: tuple[float, float]  # (dense, lexical) weights of hybrid mode's fusion
+    fusion: FusionMethod
     abstain_threshold: float | None  # None: the judge's own threshold (0.5 for the rules)
     max_question_chars: int
     abstain: bool = True  # False: answer with the best sentences even when unsure (never from Settings)
@@ -39,7 +40,7 @@ class AnswerOptions:
     def from_settings(cls, settings: Settings, **overrides: Any) -> AnswerOptions:
         """The options ``settings`` give, with the ``overrides`` that are not None on top."""
         options = cls(k=settings.k, max_sentences=settings.max_sentences, mode=settings.mode,
-                      fusion_weights=(settings.dense_weight, settings.lexical_weight),
+                      fusion_weights=(settings.dense_weight, settings.lexical_weight), fusion=settings.fusion,
                       abstain_threshold=settings.abstain_threshold, max_question_chars=settings.max_question_chars)
         return replace(options, **{name: value for name, value in overrides.items() if value is not None})
 
@@ -132,7 +133,7 @@ def answer_question(index: LoadedIndex, embedder: Embedder | None, question: str
         query_vector = embedder.encode([question])[0]
     timings["embed_ms"] = (time.perf_counter() - clock) * 1000
     retrieved = retrieve(index, question, query_vector, options.k, options.mode, doc_filter, options.fusion_weights,
-                         timings)
+                         timings, options.fusion)
     clock = time.perf_counter()
     candidates = collect_candidates(index, question, query_vector, retrieved)
     relevance, gate = None, 0.0

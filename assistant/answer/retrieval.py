@@ -1,18 +1,18 @@
-"""Retrieval of chunks: dense (FAISS), lexical (BM25) or hybrid (reciprocal rank fusion)."""
+"""Retrieval of chunks: dense (FAISS), lexical (BM25) or hybrid (the two fused by score, or by reciprocal rank)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 import faiss
 import numpy as np
 
-from assistant.answer.scoring import reciprocal_rank_fusion
+from assistant.answer.scoring import reciprocal_rank_fusion, score_fusion
 from assistant.index.backend_types import ranked_chunks
 from assistant.index.store import LoadedIndex
 from assistant.lexical import terms
-from assistant.models import RetrievalMode, RetrievedChunk, System
+from assistant.models import FusionMethod, RetrievalMode, RetrievedChunk, System
 
 CANDIDATE_DEPTH = 50
 
@@ -64,17 +64,19 @@ def lexical_search(index: LoadedIndex, question: str, depth: int,
 
 def retrieve(index: LoadedIndex, question: str, query_vector: np.ndarray | None, k: int,
              mode: RetrievalMode = System.HYBRID, doc_filter: Collection[str] | None = None,
-             weights: tuple[float, float] = (1.0, 1.0), timings: dict[str, float] | None = None
-             ) -> list[RetrievedChunk]:
+             weights: tuple[float, float] = (1.0, 1.0), timings: dict[str, float] | None = None,
+             fusion: FusionMethod = "scores") -> list[RetrievedChunk]:
     """The ``k`` best chunks for a question in the given mode, with ranks from each retriever.
 
-    ``weights`` are the (dense, lexical) weights of reciprocal rank fusion in hybrid mode;
+    ``weights`` are the (dense, lexical) weights of hybrid mode's ``fusion`` (``fuse``);
     ``timings`` (if given) receives the milliseconds of each stage.
     """
     depth = max(CANDIDATE_DEPTH, 4 * k)
     if index.backend is not None:  # another engine (index/backends.py) answers all three searches at once
         query_terms = terms(question, drop_question_words=True) if mode != "dense" else []
-        return index.backend.retrieve(index, query_terms, query_vector, k, depth, mode, doc_filter, weights, timings)
+        fuse_here = None if fusion == "rrf" else (lambda d, lex: fuse(d, lex, weights, fusion, depth))
+        return index.backend.retrieve(index, query_terms, query_vector, k, depth, mode, doc_filter, weights, timings,
+                                      fuse_here)
     clock = time.perf_counter()
     allowed = allowed_chunks(index, doc_filter)
     dense = dense_search(index, query_vector, depth, allowed) if mode != "bm25" and query_vector is not None else []
@@ -86,10 +88,19 @@ def retrieve(index: LoadedIndex, question: str, query_vector: np.ndarray | None,
     elif mode == "bm25":
         fused = lexical
     else:
-        fused = reciprocal_rank_fusion([[p for p, _ in dense], [p for p, _ in lexical]], weights=list(weights))
+        fused = fuse(dense, lexical, weights, fusion, depth)
     results = ranked_chunks(index.chunks, fused, dense, lexical, k)
     if timings is not None:
         timings["dense_search_ms"] = (after_dense - clock) * 1000
         timings["lexical_search_ms"] = (after_lexical - after_dense) * 1000
         timings["fusion_ms"] = (time.perf_counter() - after_lexical) * 1000
     return results
+
+
+def fuse(dense: Sequence[tuple[int, float]], lexical: Sequence[tuple[int, float]], weights: tuple[float, float],
+         fusion: FusionMethod, depth: int) -> list[tuple[int, float]]:
+    """Hybrid mode's fused (position, score) list from the dense and lexical ones (each searched ``depth``
+    deep), best first."""
+    if fusion == "rrf":
+        return reciprocal_rank_fusion([[p for p, _ in dense], [p for p, _ in lexical]], weights=list(weights))
+    return score_fusion([dense, lexical], weights=list(weights), depth=depth)

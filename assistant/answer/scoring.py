@@ -27,6 +27,30 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[int]], k: int = RRF_K,
     return sorted(scores.items(), key=lambda kv: -kv[1])
 
 
+def score_fusion(ranked: Sequence[Sequence[tuple[int, float]]], weights: Sequence[float] | None = None,
+                 depth: int | None = None) -> list[tuple[int, float]]:
+    """Fuse scored lists by their scores: score(id) = sum_i w_i * s_i(id) / max_i, best first.
+
+    Each list's scores are divided by its top score, so a BM25 score and a cosine weigh alike, and a
+    question whose best lexical match is weak does not let BM25 decide. An id missing from a list that
+    was cut at ``depth`` items gets that list's lowest normalised score (it ranked below all of them);
+    missing from a shorter list, which holds every match, it gets 0. A list whose top score is not
+    positive adds nothing. Ties keep the order of first appearance.
+    """
+    weights = weights or [1.0] * len(ranked)
+    normalised: list[tuple[dict[int, float], float, float]] = []
+    for scored, weight in zip(ranked, weights):
+        top = max((s for _, s in scored), default=0.0)
+        if top <= 0:
+            continue
+        values = {item: score / top for item, score in scored}
+        floor = min(values.values()) if depth is not None and len(scored) >= depth else 0.0
+        normalised.append((values, floor, weight))
+    order = list(dict.fromkeys(item for scored in ranked for item, _ in scored))
+    fused = {item: sum(w * values.get(item, floor) for values, floor, w in normalised) for item in order}
+    return sorted(fused.items(), key=lambda kv: -kv[1])
+
+
 def idf(term: str, df: Mapping[str, int], total: int) -> float:
     """BM25's smoothed inverse document frequency: ln(1 + (N - df + 0.5) / (df + 0.5))."""
     n = df.get(term, 0)

@@ -25,6 +25,7 @@ from assistant.models import (
     EvalRecord,
     EvalReport,
     Evidence,
+    FusionMethod,
     SentenceEvidence,
     System,
 )
@@ -110,16 +111,17 @@ def system_answer(assistant: Assistant, system: str, question: str) -> Answer:
     if system in (System.DENSE, System.BM25):
         return assistant.ask(question, mode=System(system))
     if system == System.HYBRID:  # plain reciprocal rank fusion, equal weights
-        return assistant.ask(question, mode=System.HYBRID, fusion_weights=(1.0, 1.0))
+        return assistant.ask(question, mode=System.HYBRID, fusion_weights=(1.0, 1.0), fusion="rrf")
     if system == System.FULL:
         return assistant.ask(question)
     raise UserInputError(f"unknown system {system!r}; choose from {', '.join(SYSTEMS)}")
 
 
 def retrieval_ranks(index: LoadedIndex, question: str, mode: str, weights: tuple[float, float],
-                    spans: list[tuple[str, int, int]], vector: np.ndarray | None) -> list[int]:
+                    spans: list[tuple[str, int, int]], vector: np.ndarray | None,
+                    fusion: FusionMethod = "scores") -> list[int]:
     """Ranks (from 1, top 10) of retrieved chunks that contain a gold evidence span."""
-    hits = retrieve(index, question, vector, 10, mode, weights=weights)  # type: ignore[arg-type]
+    hits = retrieve(index, question, vector, 10, mode, weights=weights, fusion=fusion)  # type: ignore[arg-type]
     return [h.rank for h in hits
             if any(doc == h.chunk.doc_id and spans_overlap(h.chunk.start, h.chunk.end, s, e) for doc, s, e in spans)]
 
@@ -140,9 +142,11 @@ def run_evaluation(assistant: Assistant, questions: Sequence[EvalQuestion], syst
             try:
                 answer = system_answer(assistant, system, question.question)
                 latency = (time.perf_counter() - started) * 1000
-                weights = (1.0, 1.0) if system == System.HYBRID else \
-                    (assistant.settings.dense_weight, assistant.settings.lexical_weight)
-                ranks = retrieval_ranks(index, question.question, mode, weights, spans, vector) if spans else []
+                settings = assistant.settings
+                weights, fusion = ((1.0, 1.0), "rrf") if system == System.HYBRID else \
+                    ((settings.dense_weight, settings.lexical_weight), settings.fusion)
+                ranks = retrieval_ranks(index, question.question, mode, weights, spans, vector,
+                                        fusion) if spans else []  # type: ignore[arg-type]
                 record = score_answer(question, answer, index, spans, ranks)
             except Exception as exc:  # an erroring question is a failure in every metric
                 latency = (time.perf_counter() - started) * 1000

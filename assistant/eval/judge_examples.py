@@ -63,7 +63,7 @@ def qa_examples(assistant: Assistant, questions: Sequence[EvalQuestion], source:
         doc_filter = [d for d in index.manifest.documents if d not in gold] if holdout else None
         vector = embedder.encode([question.question])[0]
         retrieved = retrieve(index, question.question, vector, settings.k, settings.mode, doc_filter,
-                             (settings.dense_weight, settings.lexical_weight))
+                             (settings.dense_weight, settings.lexical_weight), fusion=settings.fusion)
         chosen = shortlist(collect_candidates(index, question.question, vector, retrieved), TRAINING_SHORTLIST)
         labels = np.array([not holdout and any(doc == c.sentence.doc_id and spans_overlap(c.sentence.start,
                            c.sentence.end, s, e) for doc, s, e in spans) for c in chosen], dtype=bool)

@@ -145,6 +145,9 @@ Refit with `scripts/assistant train-judge` (one command; the COVID-QA files in
 ## Training data (dev material only; COVID-QA `test` is never read)
 {chr(10).join("- " + item for item in model.trained_on)}
 
+Candidates come from the default retrieval (hybrid, fused by score; `ASSISTANT_FUSION`): refit after
+changing how chunks are retrieved, as the rank features move with it.
+
 ## Figures: out of fold (5 folds grouped by article)
 Each figure comes from predictions on articles the fold never trained on; thresholds were chosen on
 these same out-of-fold predictions, so they are slightly optimistic. Held-out figures on COVID-QA test

@@ -5,7 +5,7 @@ Imported by ``store`` (``LoadedIndex.backend``) and by each backend; imports nei
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, Literal, Protocol
 
 import numpy as np
@@ -28,6 +28,10 @@ class BackendError(AssistantError):
     exit_code = 2
 
 
+# Hybrid fusion handed down by the answering stage: (dense, lexical) (position, score) lists -> fused, best first.
+Fuse = Callable[[list[tuple[int, float]], list[tuple[int, float]]], list[tuple[int, float]]]
+
+
 class SearchBackend(Protocol):
     """A search engine outside the index folder that ranks an index's chunks."""
 
@@ -35,9 +39,11 @@ class SearchBackend(Protocol):
 
     def retrieve(self, index: Any, question_terms: list[str], query_vector: np.ndarray | None, k: int,
                  depth: int, mode: RetrievalMode, doc_filter: Collection[str] | None,
-                 weights: tuple[float, float], timings: dict[str, float] | None) -> list[RetrievedChunk]:
+                 weights: tuple[float, float], timings: dict[str, float] | None,
+                 fuse: Fuse | None = None) -> list[RetrievedChunk]:
         """The ``k`` best chunks with their dense and lexical ranks, like ``answer.retrieval.retrieve``
-        (each retriever looks ``depth`` deep; hybrid fuses them by weighted reciprocal rank)."""
+        (each retriever looks ``depth`` deep). Hybrid mode fuses the two (position, score) lists with
+        ``fuse`` when given (the answering stage's fusion), else by the engine's weighted reciprocal rank."""
         ...
 
 

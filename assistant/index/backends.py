@@ -3,8 +3,8 @@
 - ``local`` (the default): FAISS + bm25s files in the index folder, searched in this process by
   ``answer/retrieval.py`` exactly as before; ``LoadedIndex.backend`` is None.
 - ``qdrant``: one Qdrant collection holds each chunk's dense vector, its BM25 sparse vector (our
-  tokenizer, IDF by Qdrant) and its payload; dense, sparse and RRF-fused results come back in one
-  request (``qdrant_backend``). ``ASSISTANT_QDRANT_URL`` is ``:memory:``, a folder (Qdrant's local
+  tokenizer, IDF by Qdrant) and its payload; the dense and sparse lists come back in one
+  request and are fused as the local ones are (``qdrant_backend``). ``ASSISTANT_QDRANT_URL`` is ``:memory:``, a folder (Qdrant's local
   mode, the same client API) or ``http(s)://`` a server or cluster, with ``ASSISTANT_QDRANT_API_KEY``.
 
 Texts, sentences and sentence vectors stay in the index folder on the answering machine either way

@@ -11,8 +11,9 @@ one point per chunk:
   so a score equals bm25s's Lucene BM25;
 - payload: doc_id, chunk_id, seq (the chunk's number within its document), heading, text, start, end.
 
-A question is one ``query_batch_points`` call: the dense list, the sparse list and their RRF fusion
-(``Rrf(k=61)``: Qdrant counts ranks from 0, so it scores like our k=60 from 1). A hit becomes a chunk
+A question is one ``query_batch_points`` call: the dense list and the sparse list, which the answering
+stage's fusion (by score, the default) combines here; with ``fusion=rrf`` the same request also asks for
+Qdrant's RRF fusion (``Rrf(k=61)``: Qdrant counts ranks from 0, so it scores like our k=60 from 1). A hit becomes a chunk
 of the loaded index version through its payload (doc_id, seq), not its point id: point ids name a
 chunk's content (``qdrant_sync.point_id``), positions belong to one version. A hit that the version
 does not hold (a point an update is adding right now) is skipped.
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 from qdrant_client import QdrantClient, models
 
-from assistant.index.backend_types import BackendError, ranked_chunks
+from assistant.index.backend_types import BackendError, Fuse, ranked_chunks
 from assistant.models import RetrievalMode, RetrievedChunk
 
 if TYPE_CHECKING:
@@ -176,7 +177,8 @@ class QdrantBackend:
 
     def retrieve(self, index: LoadedIndex, question_terms: list[str], query_vector: np.ndarray | None, k: int,
                  depth: int, mode: RetrievalMode, doc_filter: Collection[str] | None,
-                 weights: tuple[float, float], timings: dict[str, float] | None) -> list[RetrievedChunk]:
+                 weights: tuple[float, float], timings: dict[str, float] | None,
+                 fuse: Fuse | None = None) -> list[RetrievedChunk]:
         clock = time.perf_counter()
         where = models.Filter(must=[models.FieldCondition(key="doc_id", match=models.MatchAny(any=sorted(doc_filter)))]
                               ) if doc_filter else None
@@ -190,7 +192,7 @@ class QdrantBackend:
                     for using, q in searches if q is not None]
         prefetch = [models.Prefetch(query=q, using=using, limit=depth, filter=where) for using, q in searches
                     if q is not None]
-        if mode == "hybrid" and prefetch:
+        if mode == "hybrid" and prefetch and fuse is None:
             rrf = models.Rrf(k=RRF_K, weights=None if weights == (1.0, 1.0) else
                              [w for (_, q), w in zip(searches, weights) if q is not None])
             requests.append(models.QueryRequest(prefetch=prefetch, query=models.RrfQuery(rrf=rrf), limit=k,
@@ -205,6 +207,8 @@ class QdrantBackend:
             fused = dense_hits
         elif mode == "bm25":
             fused = lexical_hits
+        elif fuse is not None:  # fused here, from the two lists the same request returned
+            fused = fuse(dense_hits, lexical_hits)
         else:
             fused = self.positions(index, next(lists).points) if prefetch else []
             # Equal fused scores in the order of first appearance (dense list first), as our RRF does.
