@@ -17,3 +17,9 @@ class IndexError_(AssistantError):
     """The index is missing, unreadable, corrupt or built with other settings (exit code 2)."""
 
     exit_code = 2
+
+
+class ClusterError(AssistantError):
+    """A Ray cluster to embed with does not answer, or refuses to connect (exit code 2)."""
+
+    exit_code = 2

@@ -20,6 +20,7 @@ from assistant.index.child_embedder import ChildProcessEmbedder
 from assistant.index.embedding import Embedder, SentenceTransformerEmbedder, make_embedder, make_query_embedder
 from assistant.index.manifest import diff_documents, previous_version, read_manifest, settings_mismatch
 from assistant.index.store import LoadedIndex, load_index
+from assistant.index.worker_embedding import ProcessPoolEmbedder
 from assistant.ingest.reading import read_corpus
 from assistant.models import Answer, CheckReport, FusionMethod, RetrievalMode
 from assistant.settings import Settings
@@ -80,8 +81,18 @@ class Assistant:
         return built
 
     def _batch_embedder(self) -> Embedder:
-        """The embedder for a build: with ``embed_in_child`` (a server) a child process runs the model,
-        unless it is already loaded here, so that an upload leaves no torch behind."""
+        """The embedder for a build: worker processes or Ray actors when the settings ask for them (``workers``,
+        ``ray_address``); else, with ``embed_in_child`` (a server), a child process runs the model unless it is
+        already loaded here, so that an upload leaves no torch behind."""
+        workers, ray_address = self.settings.workers, self.settings.ray_address
+        if ray_address or (workers or 1) > 1:
+            loaded = getattr(self.embedder, "loaded", True)  # else the ONNX encoder of the same model knows it
+            dimension = self.embedder.dimension if loaded else self.query_embedder.dimension
+            if ray_address:
+                from assistant.index.ray_embedding import RayEmbedder
+
+                return RayEmbedder(self.embedder, dimension, ray_address, workers)
+            return ProcessPoolEmbedder(self.embedder, dimension, workers or 1)
         if not (self.embed_in_child and isinstance(self.embedder, SentenceTransformerEmbedder)):
             return self.embedder
         dimension = self.query_embedder.dimension  # the ONNX encoder of the same model (or the model)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -80,9 +81,24 @@ class Settings(BaseSettings):
     qdrant_url: str = Field(":memory:", description="the qdrant backend's store: an http(s) URL of a server or "
                             "cluster, ':memory:' or a folder (Qdrant's local mode, one process at a time)")
     qdrant_api_key: SecretStr | None = Field(None, description="API key for a Qdrant server (never logged)")
+    workers: int | None = Field(
+        None, ge=1, description="who embeds a build's texts: unset or 1, this process (every core); N > 1, N worker "
+        "processes on this machine (cores split among them); with ray_address, N Ray actors (unset: one per "
+        "cluster CPU). The vectors are the same either way")
+    ray_address: str | None = Field(
+        None, description="embed builds with Ray Data on a Ray cluster: 'host:port' (its GCS), 'ray://host:port' "
+        "(Ray Client), 'auto' (RAY_ADDRESS or the cluster of the last `ray start`) or 'local' (start Ray here); "
+        "needs the [scale] extra")
     qdrant_collection: str = Field(
         "assistant-chunks", pattern=r"^[A-Za-z0-9_-]{1,64}$",
         description="alias of the live collection; each index version is the collection <alias>-<version>")
+
+    @field_validator("ray_address")
+    @classmethod
+    def _ray_address_form(cls, value: str | None) -> str | None:
+        if value is None or value in ("auto", "local") or re.fullmatch(r"(ray://)?[^\s:/]+:\d{1,5}", value):
+            return value
+        raise ValueError(f"ray address {value!r}: expected host:port, ray://host:port, 'auto' or 'local'")
 
     @field_validator("model")
     @classmethod

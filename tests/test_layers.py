@@ -7,8 +7,12 @@ counts, including those inside functions, since a lazy import is still a depende
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "assistant"
 
@@ -154,3 +158,39 @@ def test_the_layer_test_sees_lazy_imports_and_cycles() -> None:
     b = Import("b", "a", PACKAGE / "b.py", 2)
     assert find_cycle({"a": [a], "b": [b]}) == [a, b]
     assert find_cycle({"a": [a], "b": []}) is None
+
+
+def test_ray_is_imported_lazily_and_only_by_its_module() -> None:
+    """Ray (the [scale] extra) is imported only inside functions of ``index/ray_embedding.py``, so that
+    ``import assistant`` and every path that does not embed with Ray never load it."""
+    problems = []
+    for module, path in all_modules().items():
+        tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        top_level = {id(node) for node in tree.body}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            else:
+                continue
+            if not any(name.split(".")[0] == "ray" for name in names):
+                continue
+            if module != "assistant.index.ray_embedding":
+                problems.append(f"  {module}:{node.lineno} imports ray; only assistant.index.ray_embedding may")
+            elif id(node) in top_level:
+                problems.append(f"  {module}:{node.lineno} imports ray at module level")
+    assert not problems, "ray imported eagerly or elsewhere:\n" + "\n".join(problems)
+
+
+@pytest.mark.process
+def test_the_default_index_path_never_imports_ray() -> None:
+    """In a fresh interpreter: importing the package and the CLI, building and answering load no Ray."""
+    code = ("import sys, tempfile, pathlib; sys.path.insert(0, 'tests'); import assistant, assistant.serve.cli; "
+            "from conftest import make_assistant, CORPUS; "
+            "a = make_assistant(CORPUS, pathlib.Path(tempfile.mkdtemp()) / 'i'); a.build(); "
+            "a.ask('What is gene therapy?'); "
+            "assert 'ray' not in sys.modules, 'ray imported'")
+    result = subprocess.run([sys.executable, "-c", code], cwd=PACKAGE.parent, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]

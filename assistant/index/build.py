@@ -108,6 +108,26 @@ def _embed_with_cache(texts: list[str], embedder: Embedder, cache: dict[str, np.
     vectors = np.stack([cache[k] for k in keys]).astype(np.float32) if texts else np.zeros((0, embedder.dimension), np.float32)
     return vectors, len(missing)
 
+def split_documents(documents: list[Document], chunking: ChunkingSettings
+                    ) -> tuple[list[Sentence], list[Chunk], dict[str, DocumentEntry]]:
+    """Clean, split and chunk ``documents``: their sentences (numbered in order), their chunks, and each
+    document's manifest entry. Lines repeated across documents count as boilerplate."""
+    repeated = repeated_across_documents([d.text for d in documents]) if len(documents) >= 3 else set()
+    sentences: list[Sentence] = []
+    chunks: list[Chunk] = []
+    entries: dict[str, DocumentEntry] = {}
+    for doc in documents:
+        doc_sentences = split_document(doc, label_blocks(doc.text, repeated))
+        for sentence in doc_sentences:
+            sentence.sentence_id = len(sentences)
+            sentences.append(sentence)
+        doc_chunks = chunk_sentences(doc, doc_sentences, chunking)
+        chunks.extend(doc_chunks)
+        entries[doc.doc_id] = DocumentEntry(sha256=doc.sha256, title=doc.title, chars=len(doc.text),
+                                            chunks=len(doc_chunks), sentences=len(doc_sentences),
+                                            date=doc.date, date_source=doc.date_source)
+    return sentences, chunks, entries
+
 @dataclass
 class BuildResult:
     """What a build did."""
@@ -144,21 +164,7 @@ def _build_locked(documents: list[Document], index_dir: Path, embedder: Embedder
     except IndexError_:
         previous = None
     changed, added, removed = diff_documents(previous, documents)
-
-    repeated = repeated_across_documents([d.text for d in documents]) if len(documents) >= 3 else set()
-    sentences: list[Sentence] = []
-    chunks: list[Chunk] = []
-    entries: dict[str, DocumentEntry] = {}
-    for doc in documents:
-        doc_sentences = split_document(doc, label_blocks(doc.text, repeated))
-        for sentence in doc_sentences:
-            sentence.sentence_id = len(sentences)
-            sentences.append(sentence)
-        doc_chunks = chunk_sentences(doc, doc_sentences, chunking)
-        chunks.extend(doc_chunks)
-        entries[doc.doc_id] = DocumentEntry(sha256=doc.sha256, title=doc.title, chars=len(doc.text),
-                                            chunks=len(doc_chunks), sentences=len(doc_sentences),
-                                            date=doc.date, date_source=doc.date_source)
+    sentences, chunks, entries = split_documents(documents, chunking)
 
     dimension = embedder.dimension
     cache = _previous_vectors(index_dir, embedder.name, dimension)

@@ -15,38 +15,30 @@ import json
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from assistant.errors import AssistantError
-from assistant.index.word_vectors import WordVectors
+from assistant.index.worker_embedding import OutOfProcessEmbedder
 
 TIME_LIMIT_S = 1800
 
 
-class ChildProcessEmbedder:
+class ChildProcessEmbedder(OutOfProcessEmbedder):
     """Encodes batches with ``model`` in a child process; ``dimension`` is given (the query
     encoder of the same model knows it) so that nothing loads the model here."""
 
     def __init__(self, name: str, model: str, precision: str, device: str, dimension: int) -> None:
-        self.name = name
+        super().__init__(name, dimension)
         self._model, self._precision, self._device = model, precision, device
-        self._dimension = dimension
 
-    @property
-    def dimension(self) -> int:
-        return self._dimension
-
-    def encode(self, texts: Sequence[str], batch_size: int = 64,
-               progress: Callable[[int], None] | None = None) -> np.ndarray:
+    def _encode(self, texts: list[str], batch_size: int, progress: Callable[[int], None] | None) -> np.ndarray:
         """Vectors of ``texts`` (normalised float32), computed by a child process."""
-        if not texts:
-            return np.zeros((0, self._dimension), dtype=np.float32)
         with tempfile.TemporaryDirectory(prefix="assistant-embed-") as folder:
             inputs, output = Path(folder) / "texts.json", Path(folder) / "vectors.npy"
-            inputs.write_text(json.dumps(list(texts)), encoding="utf-8")
+            inputs.write_text(json.dumps(texts), encoding="utf-8")
             command = [sys.executable, "-m", "assistant.index.child_embedder", self._model, self._precision,
                        self._device, str(batch_size), str(inputs), str(output)]
             try:
@@ -56,17 +48,10 @@ class ChildProcessEmbedder:
             if result.returncode != 0:
                 lines = result.stderr.decode("utf-8", "replace").strip().splitlines()
                 raise AssistantError(f"the embedding process failed: {lines[-1] if lines else result.returncode}")
-            vectors = np.load(output, allow_pickle=False)
-        if vectors.shape != (len(texts), self._dimension):
-            raise AssistantError(f"the embedding process returned {vectors.shape}, "
-                                 f"expected ({len(texts)}, {self._dimension})")
+            vectors = self.checked(np.load(output, allow_pickle=False), len(texts))
         if progress:
             progress(len(texts))
-        return vectors.astype(np.float32, copy=False)
-
-    def encode_words(self, texts: Sequence[str]) -> list[WordVectors]:
-        """Not offered: word vectors are for checking, which runs in the server's own process."""
-        raise AssistantError("word vectors are not computed in a child process")
+        return vectors
 
 
 def _main(argv: list[str]) -> int:

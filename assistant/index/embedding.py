@@ -30,6 +30,15 @@ class Embedder(Protocol):
     def encode_words(self, texts: Sequence[str]) -> list[WordVectors]: ...
 
 
+def length_batches(texts: Sequence[str], batch_size: int) -> list[list[int]]:
+    """The batches a model encodes ``texts`` in: their positions sorted by length (which keeps padding, and
+    time, low within a batch), cut every ``batch_size``. Embedding workers get whole batches of this order,
+    so that they encode exactly the batches one process would: a bf16 vector changes with the other texts
+    of its batch (by up to 2e-3), and is bit for bit the same in the same batch."""
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    return [order[begin : begin + batch_size] for begin in range(0, len(order), batch_size)]
+
+
 def resolve_model_path(model: str) -> str:
     """The path or name sentence-transformers should load for a configured model."""
     if model == BUNDLED_MODEL:
@@ -52,6 +61,16 @@ class SentenceTransformerEmbedder:
         self._threads = threads  # for single queries; batches use every core
         self._model = None
         self._device = device
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict:
+        """Pickled (to a worker process or a Ray actor) as an unloaded copy: the receiver loads its own model."""
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_lock", "_torch", "_all_threads")}
+        state["_model"] = None
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
         self._lock = threading.Lock()
 
     def _load(self):
@@ -102,10 +121,7 @@ class SentenceTransformerEmbedder:
         if self._torch.get_num_threads() != wanted:
             self._torch.set_num_threads(wanted)
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        # Sorting by length keeps padding (and time) low within a batch.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        for begin in range(0, len(order), batch_size):
-            idx = order[begin : begin + batch_size]
+        for idx in length_batches(texts, batch_size):
             vectors = model.encode([texts[i] for i in idx], batch_size=batch_size, normalize_embeddings=True,
                                    convert_to_numpy=True, show_progress_bar=False)
             out[idx] = vectors.astype(np.float32)

@@ -53,6 +53,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_index = sub.add_parser("index", help="build or update the index")
     common(p_index)
+    p_index.add_argument("--workers", type=_positive,
+                         help="embed with N worker processes, cores split among them (default: this process); "
+                              "with --ray, N Ray actors (default: one per cluster CPU)")
+    p_index.add_argument("--ray", dest="ray_address", metavar="ADDRESS",
+                         help="embed with Ray Data on the Ray cluster at host:port or ray://host:port, 'auto' "
+                              "(RAY_ADDRESS or the last `ray start`) or 'local' (start Ray here); "
+                              "needs the [scale] extra")
 
     def answering(p: argparse.ArgumentParser) -> None:
         common(p)
@@ -130,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
 def settings_from_args(args: argparse.Namespace) -> Settings:
     """Settings from the environment, overridden by command-line flags."""
     overrides = {}
-    for key in ("corpus", "index", "model", "k", "max_sentences", "mode", "backend"):
+    for key in ("corpus", "index", "model", "k", "max_sentences", "mode", "backend", "workers", "ray_address"):
         value = getattr(args, key, None)
         if value is not None:
             overrides[key] = value
