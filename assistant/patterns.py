@@ -21,3 +21,10 @@ def display_text(text: str) -> str:
 def citation_marker(number: int) -> str:
     """The marker that cites citation ``number`` in an answer's text: ``[number]``."""
     return f"[{number}]"
+
+
+# Month names and their abbreviations, to their number (1-12): dates in documents and in claims.
+MONTHS = {name: number for number, names in enumerate(
+    [("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",), ("june", "jun"),
+     ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"), ("october", "oct"),
+     ("november", "nov"), ("december", "dec")], 1) for name in names}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from conftest import REPO
 from test_cli import run_cli
@@ -17,13 +18,16 @@ from assistant.check.citation_input import (
 )
 from assistant.check.facts import (
     fact_differences,
+    months,
     names,
     negated_terms,
     normalize_text,
     numbers_with_units,
 )
+from assistant.check.support import SWAP_ALIGNMENT, VETO_KINDS, swapped_names
 from assistant.errors import UserInputError
 from assistant.eval.claim_eval import ClaimOutcome, score_claims
+from assistant.index.word_vectors import WordVectors
 
 DOC_002 = "002_8327220291109cc9.txt"
 DOC_004 = "004_54acd962cbed51f9.txt"
@@ -123,6 +127,22 @@ def test_a_changed_unit_is_a_unit_difference() -> None:
 def test_a_swapped_name_is_a_name_difference() -> None:
     diffs = fact_differences("Hemgenix has a list price of 2.1 million dollars per dose.", PRICE, "Zolgensma treats")
     assert [d.kind for d in diffs] == ["name"] and diffs[0].claimed == "Hemgenix"
+
+
+def test_months_are_read_in_full_and_may_only_as_a_date() -> None:
+    assert months("On 3 December 2014 and in March, then May 2019.") == {3, 5, 12}
+    assert months("Patients may improve; in May, it rained.") == set()  # the verb, and May with no number
+    assert months("It started on 7 may 2020.") == set()  # lower case: not read as a month
+
+
+def test_a_changed_month_is_a_date_difference() -> None:
+    source = "On 3 November 2014, the plan was put to the test when a plane landed."
+    diffs = fact_differences("On 3 December 2014, a plane landed.", source)
+    assert ("date", "December", "November") in [(d.kind, d.claimed, d.source) for d in diffs]
+    assert not [d for d in fact_differences("On 3 November 2014, a plane landed.", source) if d.kind == "date"]
+    # a sentence that names no month may leave the date to the sentences before it
+    assert not [d for d in fact_differences("In November the plan was tested.", "The plan was tested.",
+                                            "Preparations began in November 2014.") if d.kind == "date"]
 
 
 def test_a_flipped_negation_is_a_negation_difference() -> None:
@@ -230,3 +250,45 @@ def test_check_reads_standard_input_and_rejects_bad_input_in_one_line(checkdir: 
     result = run_cli("check", str(big), "--index", "idx", cwd=checkdir)
     assert result.returncode == 2 and "limit" in result.stderr
     assert sys.executable and subprocess  # the CLI is run as a subprocess by run_cli
+
+
+def _word_vectors(words: list[str], rows: list[list[float]]) -> WordVectors:
+    matrix = np.asarray(rows, dtype=np.float32)
+    return WordVectors(tuple(words), matrix / np.linalg.norm(matrix, axis=1, keepdims=True))
+
+
+def test_a_code_put_where_the_source_has_another_is_a_swapped_term() -> None:
+    empty = WordVectors((), np.zeros((0, 2), np.float32))
+    diffs = swapped_names("Zolgensma delivers SMN1 via AAV5.", "Zolgensma delivers SMN1 via AAV9.", empty, empty)
+    assert [(d.kind, d.claimed, d.source) for d in diffs] == [("term", "aav5", "aav9")]
+    # the same codes, or a code the source also writes inside a hyphenated word: no swap
+    assert swapped_names("It targets RPE65 via AAV2.", "It treats RPE65-associated dystrophy via AAV2.", empty,
+                         empty) == []
+    # a code the claim adds where the source has none is not a swap (it may come from the article)
+    assert swapped_names("It uses AAV9.", "It uses a viral vector.", empty, empty) == []
+    letters = swapped_names("Hemgenix treats hemophilia A.", "Hemgenix treats hemophilia B.", empty, empty)
+    assert [(d.claimed, d.source) for d in letters] == [("A", "B")]
+
+
+def test_a_name_aligned_with_another_source_name_is_a_swapped_term() -> None:
+    claim = _word_vectors(["child", "tanzania"], [[1, 0, 0], [0, 1, 0.2]])
+    source = _word_vectors(["child", "from", "tunisia"], [[1, 0, 0], [0.7, 0.7, 0], [0, 1, 0]])
+    text, said = "A child from Tanzania was ill.", "A child from Tunisia was ill."
+    assert [(d.claimed, d.source) for d in swapped_names(text, said, claim, source)] == [("tanzania", "tunisia")]
+    # below the cosine threshold the closest word is another word, not a swap
+    far = _word_vectors(["child", "tanzania"], [[1, 0, 0], [0.5, 0.5, 0.7]])
+    assert swapped_names(text, said, far, source, threshold=SWAP_ALIGNMENT) == []
+    # the closest source word is not a name: no swap
+    plain = _word_vectors(["child", "from", "abroad"], [[1, 0, 0], [0.7, 0.7, 0], [0, 1, 0]])
+    assert swapped_names(text, "A child from abroad was ill.", claim, plain) == []
+
+
+def test_changed_dates_and_swapped_terms_overrule_the_judge() -> None:
+    assert {"number", "negation", "date", "term"} <= set(VETO_KINDS)
+
+
+def test_another_form_of_the_same_name_is_not_a_swap() -> None:
+    claim = _word_vectors(["iceland", "travel"], [[1, 0.1, 0], [0, 0, 1]])
+    source = _word_vectors(["icelandic", "citizens"], [[1, 0, 0], [0, 1, 0]])
+    assert swapped_names("Iceland's health office advised against travel.",
+                         "The office advised Icelandic citizens against visits.", claim, source) == []

@@ -157,7 +157,7 @@ def test_the_checker_decides_by_the_claim_head(fake_assistant, tmp_path: Path):
     assert bad.claims[0].verdict not in ("supported", "verbatim")
 
 
-def test_a_number_or_negation_difference_overrules_the_claim_head() -> None:
+def test_a_number_negation_date_or_swapped_term_overrules_the_claim_head() -> None:
     from assistant.check.support import SupportCandidate, says
     from assistant.models import Difference
 
@@ -169,7 +169,9 @@ def test_a_number_or_negation_difference_overrules_the_claim_head() -> None:
     assert not says(candidate(0.1), 0.2)  # below the head's threshold
     assert not says(candidate(0.9, "number"), 0.2)
     assert not says(candidate(0.9, "negation"), 0.2)
-    assert says(candidate(0.9, "name", "term"), 0.2)  # only numbers and negations veto the head
+    assert not says(candidate(0.9, "date"), 0.2)
+    assert not says(candidate(0.9, "term"), 0.2)  # a name swapped for the source's (``swapped_names``)
+    assert says(candidate(0.9, "name", "unit", "direction"), 0.2)  # these only lower the head's probability
 
 
 def test_the_word_vector_cache_encodes_each_sentence_once_and_forgets_the_oldest() -> None:
@@ -190,3 +192,20 @@ def test_the_word_vector_cache_encodes_each_sentence_once_and_forgets_the_oldest
     assert calls[-1] == ["q3", "s1"]  # 1 was the least recently used
     cache.encode("other", encode_words, [], [(3, "s3")])
     assert calls[-1] == ["s3"]  # another encoder's vectors are never reused
+
+
+def test_claim_passes_out_of_fold_uses_the_stored_vetoes_of_the_best_candidate() -> None:
+    from assistant.eval.judge_examples import Example
+    from assistant.eval.judge_fitting import claim_passes
+
+    features = np.zeros((2, len(CLAIM_FEATURES)), np.float32)
+    example = Example("covid-claims:mismatch", "doc", False, features, np.array([True, False]),
+                      oof=np.array([0.6, 0.2]), vetoed=np.array([True, False]))
+    assert not claim_passes(example, 0.1)  # the best candidate carries a vetoing difference
+    example.vetoed = np.array([False, True])
+    assert claim_passes(example, 0.1) and not claim_passes(example, 0.7)
+    # examples collected before vetoes were stored: the number and negation columns decide
+    example.vetoed = None
+    example.features[0, CLAIM_FEATURES.index("diff_number")] = 1.0
+    assert not claim_passes(example, 0.1)
+    assert claim_passes(Example("x", "g", True, features, np.array([False, False]), verbatim=True), 0.9)

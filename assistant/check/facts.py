@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from assistant.lexical import STOP_WORDS, key_stems, stem, words
 from assistant.models import Difference
-from assistant.patterns import REFERENCE_MARK
+from assistant.patterns import MONTHS, REFERENCE_MARK
 
 _NEGATIONS = frozenset("not no never none nothing neither nor without cannot can't won't isn't aren't wasn't "
                        "weren't doesn't don't didn't hasn't haven't hadn't shouldn't wouldn't couldn't fail fails "
@@ -147,10 +147,26 @@ def negated_terms(text: str) -> set[str]:
     return found
 
 
+_MONTH_NAME = re.compile(r"\b(" + "|".join(name for name in MONTHS if len(name) > 3 or name == "may") + r")\b", re.I)
+_NEAR_DIGIT = re.compile(r"\d")
+
+
+def months(text: str) -> set[int]:
+    """Months a text names in full (1-12); "May" only capitalised and next to a number (May 2019, 3 May)."""
+    found = set()
+    for match in _MONTH_NAME.finditer(text):
+        name = match.group(1)
+        if name.lower() == "may" and not (name[0] == "M" and _NEAR_DIGIT.search(
+                text[max(0, match.start() - 4):match.start()] + text[match.end():match.end() + 5])):
+            continue
+        found.add(MONTHS[name.lower()])
+    return found
+
+
 
 def fact_differences(claim: str, source: str, source_context: str = "",
                      vocabulary: Vocabulary = Vocabulary()) -> list[Difference]:
-    """Numbers, units, names and polarity in which a claim departs from its source sentence.
+    """Numbers, units, months, names and polarity in which a claim departs from its source sentence.
 
     Names may also come from ``source_context`` (the sentences before it, the title), since
     a sentence often says "it" for the drug named just before. Facts the claim leaves out
@@ -173,6 +189,12 @@ def fact_differences(claim: str, source: str, source_context: str = "",
             units = {u for v, u in source_numbers if v == value}
             if units and "" not in units and unit not in units and stem(unit) not in {stem(u) for u in units}:
                 diffs.append(Difference(kind="unit", claimed=f"{value} {unit}", source=f"{value} {sorted(units)[0]}"))
+    said_months = months(source) or months(source_context)  # a date a sentence leaves to its context
+    month_names = {number: name for name, number in MONTHS.items() if len(name) > 3 or name == "may"}
+    for month in sorted(months(claim) - said_months):
+        diffs.append(Difference(kind="date", claimed=month_names[month].capitalize(),
+                                source=", ".join(month_names[m].capitalize() for m in sorted(said_months))
+                                or "(not stated)"))
     context_tokens = set(tokens(f"{source} {source_context}"))
     context_stems = {stem(w) for w in words(f"{source} {source_context}")}
     claim_names = names(claim, vocabulary)

@@ -41,6 +41,7 @@ class Example:
     features: np.ndarray
     labels: np.ndarray
     verbatim: bool = False  # a claim found word for word in its cited document (passes before the judge)
+    vetoed: np.ndarray | None = None  # claim head: per candidate, a difference of a ``support.VETO_KINDS`` kind
     oof: np.ndarray | None = None  # out-of-fold probabilities
     question: str = ""  # answer head: the question and what the cross-encoder reads of each candidate
     passages: list[str] = field(default_factory=list)
@@ -80,7 +81,7 @@ def claim_examples(assistant: Assistant, claims: Sequence[dict], source: str) ->
     in the document that says it), labelled by whether they hold the claim's source quote."""
     from assistant.check.checking import CitationChecker
     from assistant.check.facts import normalize_text
-    from assistant.check.support import judge_support
+    from assistant.check.support import VETO_KINDS, judge_support
 
     index = assistant.index
     checker = CitationChecker(index, assistant.embedder)
@@ -107,8 +108,10 @@ def claim_examples(assistant: Assistant, claims: Sequence[dict], source: str) ->
                 s.doc_id == quote_span[0] and spans_overlap(s.start, s.end, quote_span[1], quote_span[2])
                 for s in c.sentences) for c in found], dtype=bool)
             verbatim = bool(docs) and normalize_text(claim["claim"]) in normalize_text(index.documents[docs[0]].text)
+            vetoed = np.array([any(d.kind in VETO_KINDS for d in c.differences) for c in found], dtype=bool)
             examples.append(Example(f"{name}:{claim['label']}", str(claim.get("cites") or claim["id"]),
-                                    claim["label"] in ("verbatim", "supported"), matrix, labels, verbatim=verbatim))
+                                    claim["label"] in ("verbatim", "supported"), matrix, labels, verbatim=verbatim,
+                                    vetoed=vetoed))
     return examples
 
 

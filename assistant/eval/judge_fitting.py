@@ -138,7 +138,11 @@ def claim_passes(example: Example, threshold: float) -> bool:
     if example.oof is None or not len(example.oof):
         return False
     best = int(np.argmax(example.oof))
-    vetoed = any(example.features[best, CLAIM_FEATURES.index(f"diff_{kind}")] > 0 for kind in VETO_KINDS)
+    if example.vetoed is not None:
+        vetoed = bool(example.vetoed[best])
+    else:  # examples collected before vetoes were stored: the kinds that are also features
+        vetoed = any(example.features[best, CLAIM_FEATURES.index(f"diff_{kind}")] > 0
+                     for kind in VETO_KINDS if f"diff_{kind}" in CLAIM_FEATURES)
     return bool(example.oof[best] >= threshold) and not vetoed
 
 

@@ -12,14 +12,11 @@ import re
 from dataclasses import dataclass
 
 from assistant.models import DateSource
+from assistant.patterns import MONTHS
 
 DATELINE_CHARS = 1500  # a dateline sits under the title; dates further down are what the text is about
 
-_MONTHS = {name: number for number, names in enumerate(
-    [("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",), ("june", "jun"),
-     ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"), ("october", "oct"),
-     ("november", "nov"), ("december", "dec")], 1) for name in names}
-_MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_MONTH = r"(?P<month>" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\.?"
 _YEAR = r"(?P<year>(?:19|20)\d\d)"
 _DAY = r"(?P<day>[0-3]?\d)(?:st|nd|rd|th)?"
 _META_NAMES = ("article:published_time|article:modified_time|date|dc.date|dc.date.issued|dcterms.date|"
@@ -64,7 +61,7 @@ def _from_match(match: re.Match[str]) -> str | None:
     groups = match.groupdict()
     month = groups.get("month")
     if month and not month.isdigit():
-        month = _MONTHS.get(month.lower().rstrip("."))
+        month = MONTHS.get(month.lower().rstrip("."))
     return iso_date(groups["year"], month, groups.get("day"))
 
 
