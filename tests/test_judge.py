@@ -209,3 +209,34 @@ def test_claim_passes_out_of_fold_uses_the_stored_vetoes_of_the_best_candidate()
     example.features[0, CLAIM_FEATURES.index("diff_number")] = 1.0
     assert not claim_passes(example, 0.1)
     assert claim_passes(Example("x", "g", True, features, np.array([False, False]), verbatim=True), 0.9)
+
+
+def test_calibrate_is_platts_map_on_the_logit_hand_computed() -> None:
+    from assistant.answer.judge import calibrate
+
+    assert calibrate(0.3, None) == 0.3 and calibrate(0.3, []) == 0.3
+    assert calibrate(0.5, [1.0, 0.0]) == pytest.approx(0.5)
+    # logit(0.2) = -1.386294; 2 * -1.386294 + 1 = -1.772589; sigmoid = 0.145221
+    assert calibrate(0.2, [2.0, 1.0]) == pytest.approx(0.145221, abs=1e-6)
+    assert calibrate(0.0, [1.0, 0.0]) == pytest.approx(1e-6)  # clipped, never a math error
+    assert calibrate(1.0, [1.0, 30.0]) == pytest.approx(1.0)
+
+
+def test_the_confidence_map_is_fitted_on_answered_covid_dev_questions_and_checked_elsewhere() -> None:
+    from assistant.eval.judge_examples import Example
+    from assistant.eval.judge_fitting import CALIBRATION_SOURCE, confidence_map
+
+    rng = np.random.default_rng(0)
+    examples = []
+    for i in range(400):  # under-confident head: its best candidate is right more often than it says
+        p = float(rng.uniform(0.05, 0.6))
+        right = bool(rng.random() < min(1.0, p + 0.25))
+        examples.append(Example(CALIBRATION_SOURCE, f"a{i % 20}", True, np.zeros((2, 1), np.float32),
+                                np.array([right, not right]), oof=np.array([p, p / 2])))
+    examples.append(Example("gene", "g", True, np.zeros((1, 1), np.float32), np.array([True]), oof=np.array([0.5])))
+    mapping, figures = confidence_map(examples, threshold=0.0)
+    assert mapping is not None and mapping[1] > 0  # it raises the confidence
+    key = f"{CALIBRATION_SOURCE}.ece_answered"
+    assert figures[f"{key}_mapped"] < figures[key]  # cross-validated: the map itself is out of fold
+    assert "gene.ece_answered_mapped" in figures
+    assert confidence_map(examples[:3], threshold=0.0) == (None, {})  # too little to fit

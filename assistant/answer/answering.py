@@ -11,7 +11,7 @@ import numpy as np
 
 from assistant.answer.abstention import abstain_threshold, abstention, rule_confidence
 from assistant.answer.candidates import Candidate, collect_candidates, judge_candidates
-from assistant.answer.judge import Judge
+from assistant.answer.judge import Judge, calibrate
 from assistant.answer.phrase import phrase_fields
 from assistant.answer.retrieval import retrieve
 from assistant.answer.scoring import select_mmr
@@ -152,6 +152,8 @@ def answer_question(index: LoadedIndex, embedder: Embedder | None, question: str
     best_at = max(range(len(candidates)), key=lambda i: scores[i]) if candidates else None
     best = candidates[best_at] if best_at is not None else None
     conf, reason = abstention(question, best, threshold, index, options.abstain, relevance, gate)
+    if relevance is not None and judge is not None:  # the judge decided: show its calibrated confidence
+        conf = calibrate(conf, judge.model.confidence_map)
     if reason is not None:
         timings["composition_ms"] = (time.perf_counter() - clock) * 1000
         return Answer(question=question, text="The documents don't say.", abstained=True,

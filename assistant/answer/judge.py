@@ -175,6 +175,18 @@ class Head(BaseModel):
         return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
 
 
+def calibrate(probability: float, mapping: Sequence[float] | None) -> float:
+    """The confidence an answer shows for its best candidate's ``probability``: Platt's map
+    sigmoid(slope * logit(p) + intercept), fitted on answered dev questions against "the cited sentence is
+    the gold one" (``judge_fitting.confidence_map``). The head's probability is per candidate; the best of
+    a shortlist is right more often than a lone candidate with the same score. Identity without a map."""
+    if not mapping:
+        return probability
+    p = min(max(probability, 1e-6), 1 - 1e-6)
+    z = mapping[0] * math.log(p / (1 - p)) + mapping[1]
+    return 1.0 / (1.0 + math.exp(-max(min(z, 30.0), -30.0)))
+
+
 class JudgeModel(BaseModel):
     """The fitted judge file: both heads, what they were trained for, and their cross-validated figures."""
 
@@ -188,6 +200,9 @@ class JudgeModel(BaseModel):
     # A topic gate before the judge: abstain when the rule confidence (``scoring.confidence``) of the best
     # rule-scored candidate is below this; chosen so that it refuses at most 2% of answerable dev questions.
     relevance_gate: float = 0.0
+    # [slope, intercept] of the map from the best candidate's probability to the confidence an answer shows
+    # (``calibrate``); None: the probability itself.
+    confidence_map: list[float] | None = None
     figures: dict[str, float] = {}
 
 

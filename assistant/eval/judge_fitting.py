@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from assistant.answer.judge import CLAIM_FEATURES, FEATURE_VERSION, QA_FEATURES, Head, JudgeModel
+from assistant.answer.judge import CLAIM_FEATURES, FEATURE_VERSION, QA_FEATURES, Head, JudgeModel, calibrate
 from assistant.answer.scoring import confidence
 from assistant.eval.judge_examples import Example
 from assistant.eval.metrics import expected_calibration_error
@@ -18,6 +18,9 @@ FLAGGED_TRUE_TARGET = 0.10  # the claim threshold flags at most this share of tr
 FOLDS = 5
 THRESHOLD_SOURCES = ("covid-dev", "gene")  # the answerable sets, one per collection
 CLAIM_THRESHOLD_SOURCES = ("covid-claims", "gene-claims")  # the hand-written claim sets, one per collection
+# The confidence map is fitted on the questions written by others (COVID-QA dev); one map for both
+# collections over-corrects both, as their answerable questions differ in how often the best is right.
+CALIBRATION_SOURCE = "covid-dev"
 
 
 def collection(source: str) -> str:
@@ -69,6 +72,48 @@ def answer_threshold(examples: Sequence[Example], sources: Sequence[str] = THRES
         if len(scores):
             found.append(float(scores[int(np.floor(FALSE_ABSTAIN_TARGET * len(scores)))]) - 1e-6)
     return round(min(found), 4) if found else 0.5
+
+
+def _answered(examples: Sequence[Example], threshold: float, source: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(best out-of-fold probability, whether that candidate is gold, group) of the answerable questions
+    of ``source`` that the threshold answers."""
+    rows = [e for e in examples if e.source == source and e.positive and len(e.oof) and top(e) >= threshold]
+    return (np.array([top(e) for e in rows]), np.array([bool(e.labels[int(np.argmax(e.oof))]) for e in rows]),
+            [e.group for e in rows])
+
+
+def fit_confidence_map(best: np.ndarray, right: np.ndarray) -> list[float]:
+    """[slope, intercept] of Platt's map (``judge.calibrate``) from best probabilities to being right."""
+    from sklearn.linear_model import LogisticRegression
+
+    p = np.clip(best, 1e-6, 1 - 1e-6)
+    model = LogisticRegression(C=100.0, max_iter=1000).fit(np.log(p / (1 - p))[:, None], right.astype(int))
+    return [round(float(model.coef_[0][0]), 5), round(float(model.intercept_[0]), 5)]
+
+
+def confidence_map(examples: Sequence[Example], threshold: float) -> tuple[list[float] | None, dict[str, float]]:
+    """The confidence map fitted on ``CALIBRATION_SOURCE``, and its figures: ECE of the answered questions
+    before and after it, for that source by grouped cross-validation of the map itself and for the other
+    answerable sets with the final map (they never fitted it)."""
+    from sklearn.model_selection import GroupKFold
+
+    best, right, groups = _answered(examples, threshold, CALIBRATION_SOURCE)
+    if len(set(right.tolist())) < 2 or len(set(groups)) < FOLDS:
+        return None, {}
+    mapped = np.zeros_like(best)
+    for train, test in GroupKFold(FOLDS).split(best, groups=groups):
+        fold_map = fit_confidence_map(best[train], right[train])
+        mapped[test] = [calibrate(float(v), fold_map) for v in best[test]]
+    final = fit_confidence_map(best, right)
+    figures = {f"{CALIBRATION_SOURCE}.ece_answered": expected_calibration_error(best.tolist(), right.tolist()),
+               f"{CALIBRATION_SOURCE}.ece_answered_mapped": expected_calibration_error(mapped.tolist(), right.tolist())}
+    for source in sorted({e.source for e in examples if e.positive} - {CALIBRATION_SOURCE}):
+        other, hit, _ = _answered(examples, threshold, source)
+        if len(other):
+            figures[f"{source}.ece_answered"] = expected_calibration_error(other.tolist(), hit.tolist())
+            figures[f"{source}.ece_answered_mapped"] = expected_calibration_error(
+                [calibrate(float(v), final) for v in other], hit.tolist())
+    return final, {k: round(v, 4) for k, v in figures.items()}
 
 
 def example_relevance(example: Example) -> float:
@@ -175,6 +220,8 @@ def fit_judge(qa: list[Example], claims: list[Example], encoder: str, log: Calla
     answered = [e for e in qa if e.positive and len(e.oof)]
     figures["answer.ece_top"] = round(expected_calibration_error(
         [top(e) for e in answered], [bool(e.labels[int(np.argmax(e.oof))]) for e in answered]), 4)
+    mapping, calibration = confidence_map(qa, qa_threshold)
+    figures |= calibration
     qa_coef, qa_intercept = fit_head(qa, QA_FEATURES)
     claim_coef, claim_intercept = fit_head(claims, CLAIM_FEATURES)
     model = JudgeModel(feature_version=FEATURE_VERSION, encoder=encoder,
@@ -185,5 +232,5 @@ def fit_judge(qa: list[Example], claims: list[Example], encoder: str, log: Calla
                                    threshold=qa_threshold),
                        claim=Head(features=list(CLAIM_FEATURES), coef=claim_coef, intercept=claim_intercept,
                                   threshold=support_threshold),
-                       relevance_gate=gate, figures=figures)
+                       relevance_gate=gate, confidence_map=mapping, figures=figures)
     return model, qa, claims

@@ -15,6 +15,7 @@ import numpy as np
 from assistant.answer.judge import FEATURE_VERSION, JudgeModel
 from assistant.eval.judge_examples import Example, collect_examples  # Example: pickled example caches name it here
 from assistant.eval.judge_fitting import (
+    CALIBRATION_SOURCE,
     CLAIM_THRESHOLD_SOURCES,
     FALSE_ABSTAIN_TARGET,
     FLAGGED_TRUE_TARGET,
@@ -124,6 +125,15 @@ def write_judge(model: JudgeModel, qa: Sequence[Example], out: Path, plot_dir: P
     rows = "\n".join(f"| {name} | {coef:+.3f} |" for name, coef in zip(model.answer.features, model.answer.coef))
     claim_rows = "\n".join(f"| {name} | {coef:+.3f} |" for name, coef in zip(model.claim.features, model.claim.coef))
     figures = "\n".join(f"| {key} | {value:.3f} |" for key, value in sorted(model.figures.items()))
+    if model.confidence_map:
+        slope, intercept = model.confidence_map
+        confidence_line = (f"with a = {slope:.3f}, b = {intercept:+.3f} (Platt's map, fitted on the out-of-fold best "
+                           f"probabilities of the answered {CALIBRATION_SOURCE} questions against \"it is the gold "
+                           "sentence\"; its ECE figures below: `_mapped` by grouped CV of the map on "
+                           f"{CALIBRATION_SOURCE}, with the final map elsewhere). The abstention threshold applies "
+                           "to p itself.")
+    else:
+        confidence_line = "with a = 1, b = 0: no map was fitted."
     card = f"""# Model card: the judge (`{out.name}`)
 
 Two logistic-regression heads (scikit-learn, C=1, each training collection weighing the same) over
@@ -138,6 +148,8 @@ Refit with `scripts/assistant train-judge` (one command; the COVID-QA files in
   questions of each collection, {", ".join(THRESHOLD_SOURCES)}, are refused). Before it, a topic gate
   abstains when the rule confidence of the best rule-scored sentence is below {model.relevance_gate:.4f}
   (refusing at most {GATE_FALSE_ABSTAIN:.0%} of those questions).
+- **Confidence**: an answer shows sigmoid(a * logit(p) + b) of its best candidate's probability p,
+  {confidence_line}
 - **Claim head**: P(a source sentence, or two adjacent ones, says the claim). The checker calls a claim
   supported at or above {model.claim.threshold:.4f} (at most {FLAGGED_TRUE_TARGET:.0%} of the true claims
   of each hand-written set, {", ".join(CLAIM_THRESHOLD_SOURCES)}, flagged, out of fold).
