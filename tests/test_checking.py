@@ -264,6 +264,8 @@ def test_a_code_put_where_the_source_has_another_is_a_swapped_term() -> None:
     # the same codes, or a code the source also writes inside a hyphenated word: no swap
     assert swapped_names("It targets RPE65 via AAV2.", "It treats RPE65-associated dystrophy via AAV2.", empty,
                          empty) == []
+    # an ordinal is not a code
+    assert swapped_names("Cases rose by March 28th.", "COVID-19 cases rose by March.", empty, empty) == []
     # a code the claim adds where the source has none is not a swap (it may come from the article)
     assert swapped_names("It uses AAV9.", "It uses a viral vector.", empty, empty) == []
     letters = swapped_names("Hemgenix treats hemophilia A.", "Hemgenix treats hemophilia B.", empty, empty)

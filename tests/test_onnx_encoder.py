@@ -507,3 +507,15 @@ def test_a_concurrent_export_that_finished_first_is_kept(model_dir: Path, tmp_pa
     assert export_encoder(model_dir, target, "int8") == target
     assert (target / "marker").read_text(encoding="utf-8") == "theirs"
     assert [p.name for p in target.parent.iterdir()] == ["x"]  # our temporary folder is gone
+
+
+@pytest.mark.model
+def test_word_vectors_of_a_text_do_not_depend_on_the_texts_read_with_it(onnx_encoders) -> None:
+    encoder = onnx_encoders["int8"]
+    short = "How much does Zolgensma cost?"
+    long = " ".join(TEXTS) * 3  # far longer: a padded batch would change the short text's int8 scales
+    (alone,) = encoder.encode_words([short])
+    together = encoder.encode_words([short, long])
+    assert together[0].words == alone.words
+    assert np.array_equal(together[0].vectors, alone.vectors)
+    assert len(together) == 2 and together[1].words

@@ -9,6 +9,7 @@ direction word flipped, a swapped order of roles, a term the source does not use
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -168,8 +169,13 @@ def _same_root(a: str, b: str, prefix: int = 5) -> bool:
     return a in b or b in a or (len(a) >= prefix and len(b) >= prefix and a[:prefix] == b[:prefix])
 
 
+_ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)", re.I)
+
+
 def _is_code(token: str) -> bool:
-    return any(ch.isdigit() for ch in token) and any(ch.isalpha() for ch in token)
+    """Letters and digits in one token (AAV9, H1N1), not an ordinal (28th)."""
+    return (any(ch.isdigit() for ch in token) and any(ch.isalpha() for ch in token)
+            and not _ORDINAL.fullmatch(token))
 
 
 def _unaligned(claim: WordVectors, source: WordVectors, below: float = 0.5) -> list[str]:
