@@ -4,6 +4,7 @@ answerer and checker deciding by the judge's probabilities (fake embedder, hand-
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -140,6 +141,14 @@ def test_the_answerer_abstains_and_cites_by_the_judges_probability(fake_assistan
     fake_assistant.settings.judge_file = write(tmp_path / "never.json", make_judge(threshold=0.6))
     refused = fake_assistant.ask("How much does Zolgensma cost?")  # every probability is 0.5 < 0.6
     assert refused.abstained and refused.confidence == pytest.approx(0.5)
+    # With a confidence map, the answer shows the mapped probability; abstention still reads the raw one.
+    fake_assistant._judge = None
+    mapped = make_judge(threshold=0.45)
+    mapped.confidence_map = [1.0, 1.0]
+    fake_assistant.settings.judge_file = write(tmp_path / "mapped.json", mapped)
+    shown = fake_assistant.ask("How much does Zolgensma cost?")  # probability 0.5 >= 0.45: answered
+    assert not shown.abstained
+    assert shown.confidence == pytest.approx(1 / (1 + math.exp(-1.0)), abs=1e-4)  # sigmoid(logit(0.5) + 1)
 
 
 def test_the_checker_decides_by_the_claim_head(fake_assistant, tmp_path: Path):

@@ -147,7 +147,8 @@ def negated_terms(text: str) -> set[str]:
     return found
 
 
-_MONTH_NAME = re.compile(r"\b(" + "|".join(name for name in MONTHS if len(name) > 3 or name == "may") + r")\b", re.I)
+_FULL_MONTHS = {number: name.capitalize() for name, number in MONTHS.items() if len(name) > 3 or name == "may"}
+_MONTH_NAME = re.compile(r"\b(" + "|".join(name.lower() for name in _FULL_MONTHS.values()) + r")\b", re.I)
 _NEAR_DIGIT = re.compile(r"\d")
 
 
@@ -190,11 +191,9 @@ def fact_differences(claim: str, source: str, source_context: str = "",
             if units and "" not in units and unit not in units and stem(unit) not in {stem(u) for u in units}:
                 diffs.append(Difference(kind="unit", claimed=f"{value} {unit}", source=f"{value} {sorted(units)[0]}"))
     said_months = months(source) or months(source_context)  # a date a sentence leaves to its context
-    month_names = {number: name for name, number in MONTHS.items() if len(name) > 3 or name == "may"}
     for month in sorted(months(claim) - said_months):
-        diffs.append(Difference(kind="date", claimed=month_names[month].capitalize(),
-                                source=", ".join(month_names[m].capitalize() for m in sorted(said_months))
-                                or "(not stated)"))
+        diffs.append(Difference(kind="date", claimed=_FULL_MONTHS[month],
+                                source=", ".join(_FULL_MONTHS[m] for m in sorted(said_months)) or "(not stated)"))
     context_tokens = set(tokens(f"{source} {source_context}"))
     context_stems = {stem(w) for w in words(f"{source} {source_context}")}
     claim_names = names(claim, vocabulary)
