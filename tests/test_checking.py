@@ -131,6 +131,7 @@ def test_a_swapped_name_is_a_name_difference() -> None:
 
 def test_months_are_read_in_full_and_may_only_as_a_date() -> None:
     assert months("On 3 December 2014 and in March, then May 2019.") == {3, 5, 12}
+    assert months("In September 2014, then Sept 2015.") == {9}
     assert months("Patients may improve; in May, it rained.") == set()  # the verb, and May with no number
     assert months("It started on 7 may 2020.") == set()  # lower case: not read as a month
 
@@ -140,6 +141,8 @@ def test_a_changed_month_is_a_date_difference() -> None:
     diffs = fact_differences("On 3 December 2014, a plane landed.", source)
     assert ("date", "December", "November") in [(d.kind, d.claimed, d.source) for d in diffs]
     assert not [d for d in fact_differences("On 3 November 2014, a plane landed.", source) if d.kind == "date"]
+    september = fact_differences("It began in September 2014.", "It began in October 2014.")
+    assert ("date", "September", "October") in [(d.kind, d.claimed, d.source) for d in september]
     # a sentence that names no month may leave the date to the sentences before it
     assert not [d for d in fact_differences("In November the plan was tested.", "The plan was tested.",
                                             "Preparations began in November 2014.") if d.kind == "date"]

@@ -182,9 +182,14 @@ def calibrate(probability: float, mapping: Sequence[float] | None) -> float:
     a shortlist is right more often than a lone candidate with the same score. Identity without a map."""
     if not mapping:
         return probability
-    p = min(max(probability, 1e-6), 1 - 1e-6)
-    z = mapping[0] * math.log(p / (1 - p)) + mapping[1]
+    z = mapping[0] * float(logit(probability)) + mapping[1]
     return 1.0 / (1.0 + math.exp(-max(min(z, 30.0), -30.0)))
+
+
+def logit(probability):
+    """log(p / (1 - p)), with p kept within [1e-6, 1 - 1e-6]; for a number or an array."""
+    p = np.clip(probability, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
 
 
 class JudgeModel(BaseModel):

@@ -147,8 +147,11 @@ def negated_terms(text: str) -> set[str]:
     return found
 
 
-_FULL_MONTHS = {number: name.capitalize() for name, number in MONTHS.items() if len(name) > 3 or name == "may"}
-_MONTH_NAME = re.compile(r"\b(" + "|".join(name.lower() for name in _FULL_MONTHS.values()) + r")\b", re.I)
+_FULL_MONTHS = {number: max((n for n, m in MONTHS.items() if m == number), key=len).capitalize()
+                for number in set(MONTHS.values())}  # 9 -> "September"
+# Full names, and "Sept"; other abbreviations (Mar, Jan) are too often something else.
+_MONTH_NAME = re.compile(r"\b(" + "|".join(sorted((n for n in MONTHS if len(n) > 3 or n == "may"), key=len,
+                                                   reverse=True)) + r")\b", re.I)
 _NEAR_DIGIT = re.compile(r"\d")
 
 

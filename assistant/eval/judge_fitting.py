@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from assistant.answer.judge import CLAIM_FEATURES, FEATURE_VERSION, QA_FEATURES, Head, JudgeModel, calibrate
+from assistant.answer.judge import CLAIM_FEATURES, FEATURE_VERSION, QA_FEATURES, Head, JudgeModel, calibrate, logit
 from assistant.answer.scoring import confidence
 from assistant.eval.judge_examples import Example
 from assistant.eval.metrics import expected_calibration_error
@@ -86,8 +86,7 @@ def fit_confidence_map(best: np.ndarray, right: np.ndarray) -> list[float]:
     """[slope, intercept] of Platt's map (``judge.calibrate``) from best probabilities to being right."""
     from sklearn.linear_model import LogisticRegression
 
-    p = np.clip(best, 1e-6, 1 - 1e-6)
-    model = LogisticRegression(C=100.0, max_iter=1000).fit(np.log(p / (1 - p))[:, None], right.astype(int))
+    model = LogisticRegression(C=100.0, max_iter=1000).fit(logit(best)[:, None], right.astype(int))
     return [round(float(model.coef_[0][0]), 5), round(float(model.intercept_[0]), 5)]
 
 
