@@ -218,6 +218,10 @@ def test_claim_passes_out_of_fold_uses_the_stored_vetoes_of_the_best_candidate()
     example.features[0, CLAIM_FEATURES.index("diff_number")] = 1.0
     assert not claim_passes(example, 0.1)
     assert claim_passes(Example("x", "g", True, features, np.array([False, False]), verbatim=True), 0.9)
+    # the sentence the claim restates differs, though the judge prefers another candidate
+    example.vetoed, example.features[0, CLAIM_FEATURES.index("diff_number")] = np.array([False, True]), 0.0
+    example.contradicted = True
+    assert not claim_passes(example, 0.1)
 
 
 def test_calibrate_is_platts_map_on_the_logit_hand_computed() -> None:

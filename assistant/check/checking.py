@@ -25,6 +25,7 @@ from assistant.check.facts import (
 from assistant.check.support import (
     VETO_KINDS,
     SupportCandidate,
+    contradicted,
     judge_support,
     reasons,
     says,
@@ -175,8 +176,14 @@ class CitationChecker:
         if self._verbatim_in(text, cited):
             check.verdict = "verbatim"
             return check
-        if own and says(own[0], head.threshold):
+        changed = contradicted(own)
+        if own and says(own[0], head.threshold) and changed is None:
             check.verdict = "supported"
+            return check
+        if own and says(own[0], head.threshold):  # the judge prefers another sentence; the restated one differs
+            check.verdict = "mismatch"
+            self._describe(check, changed)
+            check.differences = [d for d in changed.differences if d.kind in VETO_KINDS]
             return check
         if own and own[0].probability >= head.threshold:  # the judge would pass it, but a number or a negation differs
             check.verdict = "mismatch"

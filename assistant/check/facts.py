@@ -38,6 +38,9 @@ _NUMBER_WORDS = {"two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
                  "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "twenty": "20", "thirty": "30",
                  "forty": "40", "fifty": "50", "hundred": "100"}
 
+# Units that are a multiple of another: a paraphrase may say "three decades" for "30 years".
+_SCALED_UNITS = {"decade": (10, "years"), "decades": (10, "years"), "dozen": (12, ""), "dozens": (12, "")}
+
 _NUMBER = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)(?:\s*(%|percent|[a-zA-Z]+))?")
 
 
@@ -84,11 +87,31 @@ def numbers_with_units(text: str, spelled: bool = True) -> list[tuple[str, str]]
     pairs = []
     for match in _NUMBER.finditer(cleaned):
         unit = (match.group(2) or "").lower()
-        pairs.append((match.group(1).replace(",", ""), "" if unit in STOP_WORDS else unit))
-    for word in words(cleaned) if spelled else []:
+        pairs.append(_scaled(match.group(1).replace(",", ""), "" if unit in STOP_WORDS else unit))
+    spelled_words = words(cleaned) if spelled else []
+    for at, word in enumerate(spelled_words):
         if word in _NUMBER_WORDS:
-            pairs.append((_NUMBER_WORDS[word], ""))
+            after = spelled_words[at + 1] if at + 1 < len(spelled_words) else ""
+            pairs.append(_scaled(_NUMBER_WORDS[word], after if after in _SCALED_UNITS else ""))
     return pairs
+
+
+def is_count(word: str) -> bool:
+    """A numeral or number word, "one" included (which ``numbers_with_units`` skips, as it is often a
+    pronoun)."""
+    return word == "one" or bool(numbers_with_units(word))
+
+
+def _scaled(value: str, unit: str) -> tuple[str, str]:
+    """A count of a unit that stands for a multiple of another (three decades -> 30 years)."""
+    if unit not in _SCALED_UNITS:
+        return value, unit
+    factor, base = _SCALED_UNITS[unit]
+    try:
+        scaled = float(value) * factor
+    except ValueError:
+        return value, unit
+    return (str(int(scaled)) if scaled.is_integer() else str(scaled)), base
 
 
 
@@ -98,11 +121,22 @@ def tokens(text: str) -> list[str]:
 
 
 
+_LETTER = re.compile(r"(?<=[a-z] )[A-Z](?![\w'’‑-])(?!\.\s*[a-z])")  # not a genus: C. difficile
+
+
+def letters(text: str) -> set[str]:
+    """Single capitals that name a variant after a lower-case word (hemophilia A, type B); not an
+    article opening a sentence or a list entry ("Casgevy – A CRISPR-based therapy"), nor a genus
+    (C. difficile)."""
+    return set(_LETTER.findall(unicodedata.normalize("NFKC", REFERENCE_MARK.sub(" ", text))))
+
+
 def names(text: str, vocabulary: Vocabulary = Vocabulary()) -> set[str]:
     """Name-like tokens in their original case: capitalised words (a sentence's first word only
     when it is a specialised term), acronyms, single capitals after the first word
     (hemophilia A), and tokens mixing letters and digits (AAV9, SMN1)."""
     found = set()
+    variants = letters(text)
     for position, token in enumerate(tokens(text)):
         lower = token.lower()
         mixed = any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
@@ -111,8 +145,9 @@ def names(text: str, vocabulary: Vocabulary = Vocabulary()) -> set[str]:
         elif token[0].isupper():
             if position == 0 and (lower in vocabulary.lowercase or lower in STOP_WORDS or not is_specialised(lower)):
                 continue
-            if len(token) == 1 and position > 0:
-                found.add(token)
+            if len(token) == 1:
+                if token in variants:
+                    found.add(token)
             elif lower not in STOP_WORDS:
                 found.add(token)
     return found
@@ -134,17 +169,22 @@ def negation_count(text: str) -> int:
 
 
 
-def negated_terms(text: str) -> set[str]:
-    """Stems of the words a negation applies to: the first content word after each cue."""
-    found = set()
+def negated_words(text: str) -> list[str]:
+    """The words a negation applies to, lower-cased: the first content word after each cue."""
+    found = []
     tokens_ = _negation_words(text)
     for i, word in enumerate(tokens_):
         if word in _NEGATIONS or word.endswith("n't"):
             for nxt in tokens_[i + 1:i + 5]:
                 if nxt not in STOP_WORDS and nxt not in _NEGATION_SKIP:
-                    found.add(stem(nxt))
+                    found.append(nxt)
                     break
     return found
+
+
+def negated_terms(text: str) -> set[str]:
+    """Stems of the words a negation applies to: the first content word after each cue."""
+    return {stem(word) for word in negated_words(text)}
 
 
 _FULL_MONTHS = {number: max((n for n, m in MONTHS.items() if m == number), key=len).capitalize()
@@ -202,7 +242,7 @@ def fact_differences(claim: str, source: str, source_context: str = "",
     claim_names = names(claim, vocabulary)
     source_names = sorted(names(source, vocabulary) - claim_names)
     context_parts = {p for t in context_tokens for p in re.split(r"-", t) if p}
-    source_letters = {t for t in tokens(source)[1:] if len(t) == 1}
+    source_letters = letters(source)
     for name in sorted(claim_names):
         if len(name) == 1:  # "hemophilia A": only the source sentence itself, not an initial article
             if name not in source_letters:

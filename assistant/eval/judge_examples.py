@@ -42,6 +42,7 @@ class Example:
     labels: np.ndarray
     verbatim: bool = False  # a claim found word for word in its cited document (passes before the judge)
     vetoed: np.ndarray | None = None  # claim head: per candidate, a difference of a ``support.VETO_KINDS`` kind
+    contradicted: bool = False  # claim head: the sentence it restates has such a difference (``support.contradicted``)
     oof: np.ndarray | None = None  # out-of-fold probabilities
     question: str = ""  # answer head: the question and what the cross-encoder reads of each candidate
     passages: list[str] = field(default_factory=list)
@@ -81,7 +82,7 @@ def claim_examples(assistant: Assistant, claims: Sequence[dict], source: str) ->
     in the document that says it), labelled by whether they hold the claim's source quote."""
     from assistant.check.checking import CitationChecker
     from assistant.check.facts import normalize_text
-    from assistant.check.support import VETO_KINDS, judge_support
+    from assistant.check.support import VETO_KINDS, contradicted, judge_support
 
     index = assistant.index
     checker = CitationChecker(index, assistant.embedder)
@@ -111,7 +112,7 @@ def claim_examples(assistant: Assistant, claims: Sequence[dict], source: str) ->
             vetoed = np.array([any(d.kind in VETO_KINDS for d in c.differences) for c in found], dtype=bool)
             examples.append(Example(f"{name}:{claim['label']}", str(claim.get("cites") or claim["id"]),
                                     claim["label"] in ("verbatim", "supported"), matrix, labels, verbatim=verbatim,
-                                    vetoed=vetoed))
+                                    vetoed=vetoed, contradicted=contradicted(found) is not None))
     return examples
 
 

@@ -174,7 +174,7 @@ def qa_figures(examples: Sequence[Example], threshold: float, source: str, gate:
 
 def claim_passes(example: Example, threshold: float) -> bool:
     """Whether the checker would pass the claim, out of fold: verbatim, or its best candidate reaches the
-    threshold with no vetoing difference (``support.VETO_KINDS``)."""
+    threshold with no vetoing difference (``support.VETO_KINDS``), nor one in the sentence it restates."""
     from assistant.check.support import VETO_KINDS
 
     if example.verbatim:
@@ -187,7 +187,7 @@ def claim_passes(example: Example, threshold: float) -> bool:
     else:  # examples collected before vetoes were stored: the kinds that are also features
         vetoed = any(example.features[best, CLAIM_FEATURES.index(f"diff_{kind}")] > 0
                      for kind in VETO_KINDS if f"diff_{kind}" in CLAIM_FEATURES)
-    return bool(example.oof[best] >= threshold) and not vetoed
+    return bool(example.oof[best] >= threshold) and not vetoed and not example.contradicted
 
 
 def claim_figures(examples: Sequence[Example], threshold: float, prefix: str) -> dict[str, float]:

@@ -1,0 +1,145 @@
+"""The checker's rule-found differences that overrule the claim head: variant letters, swapped terms,
+negations said in other words, scaled units, and a pair keeping its first sentence's swaps."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from assistant.check.facts import fact_differences, letters, names, numbers_with_units
+from assistant.check.support import (
+    NEGATION_ALIGNMENT,
+    SupportCandidate,
+    aligned_negation,
+    keep_first_sentence_swaps,
+    swapped_names,
+)
+from assistant.index.word_vectors import WordVectors
+from assistant.models import Difference, Sentence
+
+
+def _vectors(words: list[str], rows: list[list[float]]) -> WordVectors:
+    matrix = np.asarray(rows, dtype=np.float32)
+    return WordVectors(tuple(words), matrix / np.linalg.norm(matrix, axis=1, keepdims=True))
+
+
+def test_a_variant_letter_follows_a_lower_case_word() -> None:
+    assert letters("It treats hemophilia A, not type B.") == {"A", "B"}
+    # an article after a dash or opening a sentence names no variant
+    assert letters("Casgevy – A CRISPR-based therapy. A second one.") == set()
+    assert "A" not in names("Casgevy – A CRISPR-based therapy for sickle cell disease.")
+    assert "A" in names("Roctavian treats hemophilia A.")
+
+
+def test_a_variant_letter_the_source_writes_only_as_an_article_is_a_swap() -> None:
+    empty = WordVectors((), np.zeros((0, 2), np.float32))
+    diffs = swapped_names("Casgevy is approved for hemophilia A.",
+                          "Casgevy – A CRISPR-based therapy approved for hemophilia B.", empty, empty)
+    assert [(d.claimed, d.source) for d in diffs] == [("A", "B")]
+    facts = fact_differences("Casgevy treats hemophilia A.", "Casgevy – A CRISPR-based therapy for sickle cell disease.")
+    assert ("name", "A") in [(d.kind, d.claimed) for d in facts]
+
+
+def test_a_field_term_aligned_with_another_field_term_is_a_swap() -> None:
+    claim = _vectors(["silencing", "dystrophin", "gene"], [[1, 0, 0], [0, 1, 0.1], [0, 0, 1]])
+    source = _vectors(["silencing", "transthyretin", "gene"], [[1, 0, 0], [0, 1, 0], [0, 0, 1]])
+    diffs = swapped_names("Silencing the dystrophin gene treats it.", "Silencing the transthyretin gene treats it.",
+                          claim, source)
+    assert [(d.kind, d.claimed, d.source) for d in diffs] == [("term", "dystrophin", "transthyretin")]
+    # everyday words said otherwise are a paraphrase, however close their vectors
+    claim = _vectors(["workers", "female"], [[1, 0], [0, 1]])
+    source = _vectors(["workers", "women"], [[1, 0], [0.1, 1]])
+    assert swapped_names("Most workers were female.", "Most workers were women.", claim, source) == []
+
+
+def test_an_acronym_for_the_claims_words_is_not_a_swap() -> None:
+    claim = _vectors(["cytoplasmic", "loop"], [[1, 0.1], [0, 1]])
+    source = _vectors(["cp", "loop"], [[1, 0], [0, 1]])
+    assert swapped_names("Cys86 in the cytoplasmic loop binds it.", "Cys86 in the CP loop binds it.", claim,
+                         source) == []
+
+
+def test_a_negation_on_one_side_of_a_word_said_otherwise_is_found() -> None:
+    claim = _vectors(["ntcp", "enough"], [[1, 0, 0], [0, 1, 0.2]])
+    source = _vectors(["ntcp", "itself", "sufficient"], [[1, 0, 0], [0.5, 0, 0.8], [0, 1, 0]])
+    diffs = aligned_negation("NTCP is enough for infection.", "NTCP itself is not sufficient for infection.",
+                             claim, source)
+    assert [(d.kind, d.claimed, d.source) for d in diffs] == [("negation", "enough", "not sufficient")]
+    # the claim negates too: a reworded negation, not a flip
+    assert aligned_negation("NTCP is not enough for infection.", "NTCP itself is not sufficient for infection.",
+                            claim, source) == []
+    # the negated word has nothing close on the other side
+    far = _vectors(["ntcp", "enough"], [[1, 0, 0], [0, 0.3, 1]])
+    assert aligned_negation("NTCP is enough for infection.", "NTCP itself is not sufficient for infection.",
+                            far, source, threshold=NEGATION_ALIGNMENT) == []
+
+
+def test_a_bound_on_a_count_is_not_a_negation() -> None:
+    claim = _vectors(["biotinylated", "one", "biotin"], [[1, 0, 0], [0, 1, 0], [0, 0, 1]])
+    source = _vectors(["biotinylated", "1", "biotin"], [[1, 0, 0], [0, 1, 0], [0, 0, 1]])
+    assert aligned_negation("Antigens are biotinylated at no more than one biotin.",
+                            "Antigens are biotinylated at 1 biotin.", claim, source) == []
+
+
+def test_decades_are_counted_in_years() -> None:
+    assert numbers_with_units("for more than three decades") == [("30", "years")]
+    assert numbers_with_units("for 2 decades") == [("20", "years")]
+    assert fact_differences("For more than three decades, PIV5 has been in vaccines.",
+                            "PIV5 has been in vaccines for >30 years.") == []
+
+
+def _sentence(sentence_id: int, text: str) -> Sentence:
+    return Sentence(sentence_id=sentence_id, doc_id="d.txt", start=0, end=len(text), text=text)
+
+
+def test_a_pair_keeps_the_terms_its_first_sentence_swapped() -> None:
+    first, second = _sentence(1, "Hemgenix treats hemophilia B."), _sentence(2, "Roctavian treats hemophilia A.")
+    swap = Difference(kind="term", claimed="A", source="B")
+    alone = SupportCandidate([first], first.text, 0.9, 0.9, differences=[swap])
+    other = SupportCandidate([second], second.text, 0.5, 0.5)
+    pair = SupportCandidate([first, second], f"{first.text} {second.text}", 0.9, 0.9,
+                            differences=[Difference(kind="name", claimed="Roctavian", source="Hemgenix")])
+    later = SupportCandidate([second, _sentence(3, "It is given once.")], "...", 0.4, 0.4)
+    keep_first_sentence_swaps([alone, other, pair, later])
+    assert [d.kind for d in pair.differences] == ["name", "term"]
+    assert later.differences == []  # its first sentence swapped nothing
+
+
+def test_a_genus_initial_is_not_a_variant_letter() -> None:
+    assert letters("Toxins of C. difficile and B. subtilis differ.") == set()
+
+
+def test_a_code_holding_the_other_is_a_variant_not_a_swap() -> None:
+    empty = WordVectors((), np.zeros((0, 2), np.float32))
+    assert swapped_names("The rAd5 vaccine failed.", "The Ad5 vaccine failed.", empty, empty) == []
+    diffs = swapped_names("IFITM5 is palmitoylated.", "IFITM3 is palmitoylated.", empty, empty)
+    assert [(d.claimed, d.source) for d in diffs] == [("IFITM5", "IFITM3")]
+
+
+def test_a_claim_that_changes_the_sentence_it_restates_is_contradicted() -> None:
+    from assistant.check.support import RESTATED_OVERLAP, contradicted
+
+    said = _sentence(1, "Adjustment for asthma weakened the relationship.")
+    nearby = _sentence(5, "We studied asthma and obesity.")
+    negated = Difference(kind="negation", claimed="not weaken", source="weaken")
+    restated = SupportCandidate([said], said.text, 0.7, 0.8, differences=[negated])
+    preferred = SupportCandidate([nearby], nearby.text, 0.8, 0.4, probability=0.9)
+    assert contradicted([preferred, restated]) is restated
+    # a name the sentence lacks does not overrule the judge
+    restated.differences = [Difference(kind="name", claimed="COPD", source="(not named)")]
+    assert contradicted([preferred, restated]) is None
+    # the closest sentence holds too few of the claim's words to be the one it restates
+    restated.differences, restated.lexical = [negated], RESTATED_OVERLAP - 0.1
+    assert contradicted([preferred, restated]) is None
+    assert contradicted([]) is None
+
+
+def test_the_checker_flags_a_variant_letter_swapped_in_a_real_article(shared_assistant) -> None:
+    article = "002_8327220291109cc9.txt"
+    report = shared_assistant.check("Hemgenix delivers factor IX genes to liver cells via AAV5, treating "
+                                    f"hemophilia A [1].\n\n[1] {article}\n")
+    claim = report.claims[0]
+    assert claim.verdict == "mismatch"
+    assert ("A", "B") in [(d.claimed, d.source) for d in claim.differences]
+    kept = shared_assistant.check("Hemgenix delivers factor IX genes to liver cells via AAV5, treating "
+                                  f"hemophilia B [1].\n\n[1] {article}\n")
+    assert kept.claims[0].verdict in ("verbatim", "supported")
