@@ -280,9 +280,12 @@ def test_a_name_aligned_with_another_source_name_is_a_swapped_term() -> None:
     source = _word_vectors(["child", "from", "tunisia"], [[1, 0, 0], [0.7, 0.7, 0], [0, 1, 0]])
     text, said = "A child from Tanzania was ill.", "A child from Tunisia was ill."
     assert [(d.claimed, d.source) for d in swapped_names(text, said, claim, source)] == [("Tanzania", "Tunisia")]
-    # below the cosine threshold the closest word is another word, not a swap
+    # below the cosine threshold the closest word is another word, not a swap (in a sentence whose words
+    # do not put Tunisia in Tanzania's place: ``substituted_terms`` would)
     far = _word_vectors(["child", "tanzania"], [[1, 0, 0], [0.5, 0.5, 0.7]])
-    assert swapped_names(text, said, far, source, threshold=SWAP_ALIGNMENT) == []
+    reworded = "Doctors in Tunisia reported that a child was ill."
+    assert swapped_names(text, reworded, claim, source) != []
+    assert swapped_names(text, reworded, far, source, threshold=SWAP_ALIGNMENT) == []
     # the closest source word is not a name: no swap
     plain = _word_vectors(["child", "from", "abroad"], [[1, 0, 0], [0.7, 0.7, 0], [0, 1, 0]])
     assert swapped_names(text, "A child from abroad was ill.", claim, plain) == []

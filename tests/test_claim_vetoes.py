@@ -143,3 +143,28 @@ def test_the_checker_flags_a_variant_letter_swapped_in_a_real_article(shared_ass
     kept = shared_assistant.check("Hemgenix delivers factor IX genes to liver cells via AAV5, treating "
                                   f"hemophilia B [1].\n\n[1] {article}\n")
     assert kept.claims[0].verdict in ("verbatim", "supported")
+
+
+def test_a_field_term_put_in_the_sources_frame_is_substituted() -> None:
+    from assistant.check.support import substituted_terms
+
+    diffs = substituted_terms("For example, silencing the dystrophin gene treats hereditary amyloidosis.",
+                              "For example, silencing the transthyretin gene treats hereditary amyloidosis.")
+    assert [(d.kind, d.claimed, d.source) for d in diffs] == [("term", "dystrophin", "transthyretin")]
+    multi = substituted_terms("He died during a gene therapy study for severe combined immunodeficiency.",
+                              "He died during a gene therapy study for ornithine transcarbamylase deficiency.")
+    assert [(d.claimed, d.source) for d in multi] == [("severe combined immunodeficiency",
+                                                      "ornithine transcarbamylase deficiency")]
+
+
+def test_everyday_rewording_acronyms_and_word_forms_are_not_substitutions() -> None:
+    from assistant.check.support import substituted_terms
+
+    assert substituted_terms("Most of the workers were female in the survey.",
+                             "Most of the workers were women in the survey.") == []
+    assert substituted_terms("Adjusting for chronic obstructive pulmonary disease weakened it.",
+                             "Adjusting for COPD weakened it.") == []
+    assert substituted_terms("Mice that were unprimed responded more.", "Mice that were primed responded more.") == []
+    # a rewording longer than a term is not a term put in place of another
+    assert substituted_terms("He died in a study for rare severe combined immunodeficiency disorders today.",
+                             "He died in a study for ornithine transcarbamylase deficiency today.") == []
