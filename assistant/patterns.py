@@ -28,3 +28,22 @@ MONTHS = {name: number for number, names in enumerate(
     [("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",), ("june", "jun"),
      ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"), ("october", "oct"),
      ("november", "nov"), ("december", "dec")], 1) for name in names}
+
+
+# Opposite words, in two lists for two rules. OPPOSITES: a claim using one where its source uses the other
+# says the opposite (the checker's "negation" difference, which overrules the judge), so it holds only
+# pairs that never paraphrase each other. DIRECTION_PAIRS: words of a direction, broader (high / low,
+# before / after), read as a judge feature and used to alter claims for training, never as a veto.
+OPPOSITES = (("rarely", "often"), ("rarely", "frequently"), ("rarely", "commonly"), ("seldom", "often"),
+             ("never", "always"), ("increase", "decrease"), ("increases", "decreases"), ("increased", "decreased"),
+             ("higher", "lower"), ("larger", "smaller"), ("safe", "unsafe"), ("effective", "ineffective"),
+             ("permanent", "temporary"), ("permanently", "temporarily"), ("dominant", "recessive"),
+             ("best", "worst"), ("most", "least"), ("large", "small"), ("more", "less"), ("improved", "reduced"),
+             ("improve", "reduce"), ("improves", "reduces"), ("improved", "worsened"), ("broader", "narrower"))
+DIRECTION_PAIRS = (("increase", "decrease"), ("increased", "decreased"), ("increases", "decreases"),
+                   ("increasing", "decreasing"), ("higher", "lower"), ("more", "less"), ("more", "fewer"),
+                   ("rise", "fall"), ("gain", "loss"), ("positive", "negative"), ("before", "after"),
+                   ("larger", "smaller"), ("longer", "shorter"), ("greater", "lesser"), ("most", "least"),
+                   ("maximum", "minimum"), ("earlier", "later"), ("inhibit", "promote"), ("inhibits", "promotes"),
+                   ("upregulated", "downregulated"), ("above", "below"), ("high", "low"), ("elevated", "reduced"),
+                   ("stronger", "weaker"), ("strong", "weak"))

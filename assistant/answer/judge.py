@@ -24,6 +24,7 @@ from assistant.answer.cross_encoder import CROSS_DIR, CrossEncoder, file_digest
 from assistant.errors import AssistantError
 from assistant.index.word_vectors import WordVectors
 from assistant.lexical import QUESTION_WORDS, STOP_WORDS, stem, terms, words
+from assistant.patterns import DIRECTION_PAIRS
 
 JUDGE_FILE = Path(__file__).with_name("judge.json")
 FEATURE_VERSION = "qa-2+claim-1"
@@ -37,16 +38,6 @@ QA_FEATURES = ("dense", "passage_dense", "coverage", "context_coverage", "missin
 CLAIM_FEATURES = ("dense", "overlap", "overlap_context", "source_covered", "align_mean", "align_min", "align_idf",
                   "align_low", "align_rare_min", "diff_number", "diff_unit", "diff_name", "diff_negation",
                   "direction", "order_discordance", "length_ratio", "pair")
-
-# Pairs whose swap reverses what a sentence says (increase/decrease); a claim using one where its
-# source uses the other states the opposite.
-DIRECTION_PAIRS = (("increase", "decrease"), ("increased", "decreased"), ("increases", "decreases"),
-                   ("increasing", "decreasing"), ("higher", "lower"), ("more", "less"), ("more", "fewer"),
-                   ("rise", "fall"), ("gain", "loss"), ("positive", "negative"), ("before", "after"),
-                   ("larger", "smaller"), ("longer", "shorter"), ("greater", "lesser"), ("most", "least"),
-                   ("maximum", "minimum"), ("earlier", "later"), ("inhibit", "promote"), ("inhibits", "promotes"),
-                   ("upregulated", "downregulated"), ("above", "below"), ("high", "low"), ("elevated", "reduced"),
-                   ("stronger", "weaker"), ("strong", "weak"))
 
 
 def content_words(vectors: WordVectors, drop_question_words: bool = True) -> WordVectors:

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 from assistant.lexical import STOP_WORDS, key_stems, stem, words
 from assistant.models import Difference
-from assistant.patterns import MONTHS, REFERENCE_MARK
+from assistant.patterns import MONTHS, OPPOSITES, REFERENCE_MARK
 
 _NEGATIONS = frozenset("not no never none nothing neither nor without cannot can't won't isn't aren't wasn't "
                        "weren't doesn't don't didn't hasn't haven't hadn't shouldn't wouldn't couldn't fail fails "
@@ -22,13 +22,6 @@ _NEGATIONS = frozenset("not no never none nothing neither nor without cannot can
 
 _NEGATION_SKIP = frozenset("yet even always only still ever been be being very so too also just really longer "
                            "more".split())
-
-_OPPOSITES = [("rarely", "often"), ("rarely", "frequently"), ("rarely", "commonly"), ("seldom", "often"),
-              ("never", "always"), ("increase", "decrease"), ("increases", "decreases"), ("increased", "decreased"),
-              ("higher", "lower"), ("larger", "smaller"), ("safe", "unsafe"), ("effective", "ineffective"),
-              ("permanent", "temporary"), ("permanently", "temporarily"), ("dominant", "recessive"),
-              ("best", "worst"), ("most", "least"), ("large", "small"), ("more", "less"), ("improved", "reduced"),
-              ("improve", "reduce"), ("improves", "reduces"), ("improved", "worsened"), ("broader", "narrower")]
 
 _NEGATED_FORMS = {"unknown": "not known", "unlikely": "not likely", "unsafe": "not safe", "unclear": "not clear",
                   "unable": "not able", "unsuccessful": "not successful", "ineffective": "not effective",
@@ -273,7 +266,7 @@ def fact_differences(claim: str, source: str, source_context: str = "",
                                 source=("not " if flipped[0] in source_negated else "") + flipped[0]))
     else:
         claim_words, source_words = set(words(claim)), set(words(source))
-        for a, b in _OPPOSITES:
+        for a, b in OPPOSITES:
             if (a in claim_words and b in source_words and a not in source_words) or (
                     b in claim_words and a in source_words and b not in source_words):
                 claimed = a if a in claim_words else b

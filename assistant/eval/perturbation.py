@@ -12,7 +12,7 @@ import random
 import re
 from collections.abc import Sequence
 
-from assistant.answer.judge import DIRECTION_PAIRS
+from assistant.patterns import DIRECTION_PAIRS
 from assistant.eval.evaluation import evidence_spans
 from assistant.eval.metrics import spans_overlap
 from assistant.index.store import LoadedIndex
