@@ -176,11 +176,11 @@ class CitationChecker:
         if self._verbatim_in(text, cited):
             check.verdict = "verbatim"
             return check
-        changed = contradicted(own)
-        if own and says(own[0], head.threshold) and changed is None:
-            check.verdict = "supported"
-            return check
-        if own and says(own[0], head.threshold):  # the judge prefers another sentence; the restated one differs
+        if own and says(own[0], head.threshold):
+            changed = contradicted(own)  # the sentence the claim restates, where the claim changes it
+            if changed is None:
+                check.verdict = "supported"
+                return check
             check.verdict = "mismatch"
             self._describe(check, changed)
             check.differences = [d for d in changed.differences if d.kind in VETO_KINDS]

@@ -126,8 +126,8 @@ def letters(text: str) -> set[str]:
 
 def names(text: str, vocabulary: Vocabulary = Vocabulary()) -> set[str]:
     """Name-like tokens in their original case: capitalised words (a sentence's first word only
-    when it is a specialised term), acronyms, single capitals after the first word
-    (hemophilia A), and tokens mixing letters and digits (AAV9, SMN1)."""
+    when it is a specialised term), acronyms, variant letters (``letters``: hemophilia A), and tokens
+    mixing letters and digits (AAV9, SMN1)."""
     found = set()
     variants = letters(text)
     for position, token in enumerate(tokens(text)):
