@@ -80,3 +80,15 @@ def stop_word_density(text: str) -> float:
     if not tokens:
         return 0.0
     return sum(1 for t in tokens if t in STOP_WORDS) / len(tokens)
+
+
+SPECIALISED_ZIPF = 3.0
+
+
+@lru_cache(maxsize=100_000)
+def is_specialised(word: str) -> bool:
+    """A word rare in general English (Zipf frequency below 3, e.g. 'dystrophin', 'lentiviral'):
+    a term of the field, which a paraphrase keeps rather than rewords."""
+    from wordfreq import zipf_frequency
+
+    return len(word) > 3 and not word.isdigit() and zipf_frequency(word, "en") < SPECIALISED_ZIPF

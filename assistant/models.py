@@ -212,6 +212,9 @@ class Answer(BaseModel):
     timings_ms: dict[str, float] = Field(default_factory=dict)
     parts: list[str] = Field(default_factory=list)  # the sub-questions searched when a question had several parts
     conflicts: list[Conflict] = Field(default_factory=list)  # sources that disagree (newest side first)
+    # specific words of the question (names, codes, rare terms) that the cited sentences and their context
+    # never say: the answer may be about something near what was asked (``scoring.unmatched_terms``)
+    unmatched: list[str] = Field(default_factory=list)
 
 
 class Evidence(BaseModel):

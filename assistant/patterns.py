@@ -32,14 +32,22 @@ MONTHS = {name: number for number, names in enumerate(
 
 # Opposite words, in two lists for two rules. OPPOSITES: a claim using one where its source uses the other
 # says the opposite (the checker's "negation" difference, which overrules the judge), so it holds only
-# pairs that never paraphrase each other. DIRECTION_PAIRS: words of a direction, broader (high / low,
+# pairs that never paraphrase each other; a side may list forms of one word ("shorter|shortened"), any of
+# which stands against any form of the other side. DIRECTION_PAIRS: words of a direction, broader (high / low,
 # before / after), read as a judge feature and used to alter claims for training, never as a veto.
 OPPOSITES = (("rarely", "often"), ("rarely", "frequently"), ("rarely", "commonly"), ("seldom", "often"),
              ("never", "always"), ("increase", "decrease"), ("increases", "decreases"), ("increased", "decreased"),
              ("higher", "lower"), ("larger", "smaller"), ("safe", "unsafe"), ("effective", "ineffective"),
              ("permanent", "temporary"), ("permanently", "temporarily"), ("dominant", "recessive"),
              ("best", "worst"), ("most", "least"), ("large", "small"), ("more", "less"), ("improved", "reduced"),
-             ("improve", "reduce"), ("improves", "reduces"), ("improved", "worsened"), ("broader", "narrower"))
+             ("improve", "reduce"), ("improves", "reduces"), ("improved", "worsened"), ("broader", "narrower"),
+             ("wider", "narrower"), ("early", "late"), ("acute", "chronic"), ("benign", "malignant"),
+             ("present", "absent"), ("presence", "absence"), ("susceptible", "resistant"), ("maximum", "minimum"),
+             ("agonist", "antagonist"), ("inside", "outside"), ("gain", "loss"),
+             ("faster", "slower"), ("stronger", "weaker"), ("male|males|men", "female|females|women"),
+             ("shorter|shorten|shortens|shortened", "longer|lengthen|lengthens|lengthened|prolong|prolongs|prolonged"),
+             ("upregulated|upregulates|upregulation", "downregulated|downregulates|downregulation"),
+             ("activates|activated", "inhibits|inhibited"))
 DIRECTION_PAIRS = (("increase", "decrease"), ("increased", "decreased"), ("increases", "decreases"),
                    ("increasing", "decreasing"), ("higher", "lower"), ("more", "less"), ("more", "fewer"),
                    ("rise", "fall"), ("gain", "loss"), ("positive", "negative"), ("before", "after"),

@@ -136,3 +136,12 @@ def test_the_default_question_set_is_held_out(tmp_path: Path) -> None:
     assert question_sets(tmp_path / "none", tmp_path / "questions")[0] is None  # never the calibration set
     repo_default, _ = question_sets(Path("evals/heldout"), Path("evals/questions"))
     assert repo_default is not None and "calibration" not in repo_default and "evals/questions" not in repo_default
+
+
+def test_an_answer_warns_of_question_words_its_citations_never_say() -> None:
+    warned = conversation_html([("When was Luxturna approved in <Kenya>?",
+                                 answer(cite(1, APPROVED), unmatched=["<Kenya>"]), None)])
+    assert 'class="unmatched"' in warned
+    assert "Not in the cited text: <Kenya>." in visible_text(warned)  # escaped in the HTML, shown as typed
+    assert "&lt;Kenya&gt;" in warned
+    assert 'class="unmatched"' not in conversation_html([("q", answer(cite(1, APPROVED)), None)])

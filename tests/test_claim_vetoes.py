@@ -87,6 +87,20 @@ def test_decades_are_counted_in_years() -> None:
                             "PIV5 has been in vaccines for >30 years.") == []
 
 
+def test_opposite_words_are_a_negation_in_any_of_their_forms() -> None:
+    assert fact_differences("IFITM3 was localized to early endosomes.", "IFITM3 was localized to late endosomes.") == [
+        Difference(kind="negation", claimed="early", source="late")]
+    assert fact_differences("Rapid PCR shortened the stay.", "With rapid PCR the stay was longer.") == [
+        Difference(kind="negation", claimed="shortened", source="longer")]
+    assert Difference(kind="negation", claimed="upregulated", source="downregulated") in fact_differences(
+        "The gene was upregulated in women.", "The gene was downregulated in women.")
+
+
+def test_a_sentence_saying_both_opposites_is_not_contradicted_by_one() -> None:
+    assert fact_differences("The stay was shorter with PCR.",
+                            "The stay was shorter with PCR but longer without it.") == []
+
+
 def _sentence(sentence_id: int, text: str) -> Sentence:
     return Sentence(sentence_id=sentence_id, doc_id="d.txt", start=0, end=len(text), text=text)
 

@@ -12,7 +12,7 @@ from test_cli import run_cli
 from assistant.errors import UserInputError
 from assistant.eval.evaluation import evidence_spans, load_questions, run_evaluation, run_holdout
 from assistant.eval.outcomes import compare_records, summarize, summarize_by_tag
-from assistant.models import Answer, EvalRecord
+from assistant.models import Answer, Citation, EvalRecord
 
 DOC_004 = "004_54acd962cbed51f9.txt"
 GELSINGER = {"id": "q1", "question": "Who died in 1999 during a gene therapy study?", "answers": ["Jesse Gelsinger"],
@@ -67,6 +67,21 @@ def test_summary_counts_errors_as_failures() -> None:
     assert summary["abstention_precision"] == 1.0
     assert summary["citation_validity"] == 0.75
     assert summary["questions"] == 4
+
+
+def test_summary_counts_answers_that_warn_of_unmatched_words() -> None:
+    def answered(qid: str, answerable: bool, unmatched: list[str]) -> EvalRecord:
+        r = record("full", qid, answerable)
+        r.answer = Answer(question=qid, text="S. [1]", abstained=False, confidence=0.5, unmatched=unmatched,
+                          citations=[Citation(marker=1, doc="d", title="d", start=0, end=2, quote="S.", passage="S.")])
+        return r
+
+    records = [answered("a", True, []), answered("b", True, ["Kenya"]), answered("c", True, []),
+               answered("d", True, []), answered("e", False, ["Peru"]), answered("f", False, []),
+               record("full", "g", False, abstained=True)]  # abstentions are not answers
+    summary = summarize(records)
+    assert summary["unmatched_warned_answerable"] == 0.25
+    assert summary["unmatched_warned_unanswerable"] == 0.5
 
 
 def test_summary_by_tag_and_flips() -> None:

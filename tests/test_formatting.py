@@ -21,6 +21,15 @@ def test_answer_lists_each_citation_with_its_span():
         "It costs 2.1 million dollars. [1]", "", "confidence 0.85", "[1] a.txt (A), characters 10-39"]
 
 
+def test_answer_warns_of_question_words_its_citations_never_say():
+    answer = Answer(question="q", text="It costs 2.1 million dollars. [1]", abstained=False, confidence=0.85,
+                    unmatched=["Tanzania", "AAV9"])
+    assert format_answer_text(answer).splitlines()[3] == (
+        "Not in the cited text: Tanzania, AAV9. The answer may be about something close to what was asked; "
+        "check the citations.")
+    assert "Not in the cited text" not in format_answer_text(answer.model_copy(update={"unmatched": []}))
+
+
 def test_abstention_gives_the_reason_in_one_line():
     answer = Answer(question="q", text="The documents don't say.", abstained=True, confidence=0.12,
                     reason="the question does not match anything in the documents")

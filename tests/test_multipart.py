@@ -94,6 +94,17 @@ def test_merge_renumbers_markers_and_citations() -> None:
     assert merged.mode == "bm25" and merged.parts == parts and merged.question == "Q?"
 
 
+def test_merge_keeps_each_answered_parts_unmatched_words_once() -> None:
+    parts = ["When was Luxturna approved in Kenya?", "What does Zolgensma cost in Kenya and Peru?"]
+    first = _answer(parts[0], [("a.txt", 10, "Luxturna was approved in 2017.")]).model_copy(
+        update={"unmatched": ["Kenya"]})
+    second = _answer(parts[1], [("c.txt", 40, "Zolgensma costs 2.1 million dollars.")]).model_copy(
+        update={"unmatched": ["Kenya", "Peru"]})
+    assert merge_answers("Q?", parts, [first, second]).unmatched == ["Kenya", "Peru"]
+    abstained = _abstention(parts[1], "no passage about peru answers it").model_copy(update={"unmatched": ["Peru"]})
+    assert merge_answers("Q?", parts, [first, abstained]).unmatched == ["Kenya"]
+
+
 def test_merge_names_the_part_the_documents_do_not_cover() -> None:
     parts = ["What is the list price of Luxturna?", "When was Zolgensma approved?"]
     answers = [_abstention(parts[0], "no passage about luxturna answers it"),

@@ -189,3 +189,11 @@ def test_real_model_answers_the_zolgensma_price(real_assistant: Assistant) -> No
     assert any(c.doc == "002_8327220291109cc9.txt" and "2.1 million" in c.quote for c in answer.citations), \
         answer.text
     assert re.search(r"2\.1 million dollars", answer.text)
+
+
+def test_an_answer_names_the_question_words_its_citations_never_say(shared_assistant: Assistant) -> None:
+    answer = shared_assistant.ask("Who died in 1999 during a gene therapy study in Tanzania?", abstain=False)
+    assert any("Jesse Gelsinger died" in c.quote for c in answer.citations)
+    assert answer.unmatched == ["Tanzania"]  # no document names it; "gene therapy study" is said
+    answer = shared_assistant.ask("Who died in 1999 during a gene therapy study?", abstain=False)
+    assert answer.unmatched == []

@@ -17,7 +17,9 @@ from assistant.answer.scoring import (
     score_fusion,
     select_mmr,
     term_coverage,
+    unmatched_terms,
 )
+from assistant.lexical import stem
 
 # --- reciprocal rank fusion --------------------------------------------------------------------
 
@@ -94,6 +96,22 @@ def test_term_coverage_hand_computed() -> None:
     assert term_coverage(["a", "b"], set(), weights) == 0.0
     assert term_coverage([], {"a"}, weights) == 0.0
     assert term_coverage(["c"], {"c"}, weights) == 0.0  # zero total weight
+
+
+# --- words of the question the citations never say -------------------------------------------------
+
+
+def test_unmatched_terms_lists_specific_question_words_the_context_lacks() -> None:
+    said = {stem(w) for w in ("zolgensma", "cost", "million", "dollar", "cd4", "positive", "cells")}
+    # names and codes (as written in the question) and rare words; everyday words are not listed
+    assert unmatched_terms("How much does Zolgensma cost in Tanzania for AAV9 transduction?", said) == [
+        "Tanzania", "AAV9", "transduction"]
+    # a word said in another form, or a hyphenated word whose parts are all said, is said
+    assert unmatched_terms("How many CD4-positive cells did Zolgensma's costs cover?", said) == []
+    assert unmatched_terms("What does it cost?", said) == []
+    # a rare word no document uses is the asker's wording; a name is listed all the same
+    assert unmatched_terms("How much does Zolgensma cost in Tanzania for AAV9 transduction?", said,
+                           known=lambda term: term != stem("transduction")) == ["Tanzania", "AAV9"]
 
 
 # --- answer types ------------------------------------------------------------------------------

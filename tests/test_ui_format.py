@@ -200,6 +200,15 @@ def test_answer_markdown_has_references_with_doc_and_offsets() -> None:
     ]
 
 
+def test_answer_markdown_carries_the_unmatched_words_warning() -> None:
+    warned = answer(citation(1, PRICE)).model_copy(update={"unmatched": ["Tanzania"]})
+    lines = answer_markdown(warned).splitlines()
+    assert lines[lines.index("References:") - 2] == (
+        "_Not in the cited text: Tanzania. The answer may be about something close to what was asked; "
+        "check the citations._")
+    assert "Not in the cited text" not in answer_markdown(answer(citation(1, PRICE)))
+
+
 def test_answer_markdown_collapses_white_space_in_quotes() -> None:
     text = "Title\n\nA sentence that\nwraps   across lines."
     c = citation(1, "A sentence that\nwraps   across lines.", text=text)

@@ -10,11 +10,11 @@ from typing import Any
 import numpy as np
 
 from assistant.answer.abstention import abstain_threshold, abstention, rule_confidence
-from assistant.answer.candidates import Candidate, collect_candidates, judge_candidates
+from assistant.answer.candidates import Candidate, collect_candidates, context_terms, judge_candidates
 from assistant.answer.judge import Judge, calibrate
 from assistant.answer.phrase import phrase_fields
 from assistant.answer.retrieval import retrieve
-from assistant.answer.scoring import select_mmr
+from assistant.answer.scoring import select_mmr, unmatched_terms
 from assistant.errors import UserInputError
 from assistant.index.embedding import Embedder
 from assistant.index.store import LoadedIndex
@@ -162,10 +162,12 @@ def answer_question(index: LoadedIndex, embedder: Embedder | None, question: str
     vectors = np.stack([index.sentence_vectors[c.sentence.sentence_id] for c in candidates])
     picked = select_mmr(list(range(len(candidates))), scores, vectors, options.max_sentences)
     text, citations = compose_answer(question, [candidates[i] for i in picked], index)
+    said = set().union(*(context_terms(index, candidates[i].sentence) for i in picked))
     conflicts = []
     if find_conflicts is not None:
         ranked = [candidates[i] for i in sorted(range(len(candidates)), key=lambda i: -scores[i])]
         conflicts = find_conflicts(conflict_sides(index, [candidates[i] for i in picked], ranked))
     timings["composition_ms"] = (time.perf_counter() - clock) * 1000
     return Answer(question=question, text=text, abstained=False, reason=None, confidence=round(conf, 4),
-                  citations=citations, mode=options.mode, timings_ms=timings, conflicts=conflicts)
+                  citations=citations, mode=options.mode, timings_ms=timings, conflicts=conflicts,
+                  unmatched=unmatched_terms(question, said, lambda term: index.sentence_df.get(term, 0) > 0))

@@ -194,4 +194,5 @@ def merge_answers(question: str, parts: Sequence[str], answers: Sequence[Answer]
     return Answer(question=question, text=" ".join(pieces), abstained=abstained, reason=reason,
                   confidence=confidence, citations=citations, mode=answers[0].mode if answers else System.HYBRID,
                   timings_ms=dict(timings), parts=list(parts),
-                  conflicts=[c for a in answered for c in a.conflicts])
+                  conflicts=[c for a in answered for c in a.conflicts],
+                  unmatched=list(dict.fromkeys(w for a in answered for w in a.unmatched)))

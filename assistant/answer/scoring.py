@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 
 import numpy as np
 
+from assistant.lexical import QUESTION_WORDS, STOP_WORDS, is_specialised, stem, words
 from assistant.patterns import REFERENCE_MARK
 
 RRF_K = 60
@@ -147,6 +148,27 @@ def entity_terms(question: str) -> list[str]:
         if has_digit or (i > 0 and token[0].isupper() and not acronym):
             out.append(token.lower())
     return out
+
+
+def unmatched_terms(question: str, context: Collection[str], known: Callable[[str], bool] = lambda term: True
+                    ) -> list[str]:
+    """The question's specific words whose stem ``context`` lacks, in question order: its names and codes
+    (``entity_terms``), and its words rare in general English that the collection uses (``known``, on a
+    stem: a rare word no document uses is the asker's wording, "coaxed", not a term of the collection).
+    ``context`` holds the stems of the cited sentences, the sentences before them, their headings and
+    titles (``candidates.context_terms``). A hyphenated word counts as said when each of its parts is
+    ("CD4-positive" by "CD4 ... positive"). An answer shows them so a reader knows what its citations
+    leave unsaid ("the price in Tanzania" answered by a sentence giving a price)."""
+    specific = [*entity_terms(question),
+                *(w for w in words(question) if w not in STOP_WORDS and w not in QUESTION_WORDS and is_specialised(w)
+                  and known(stem(w)))]
+    written = {token.lower(): token for token in re.findall(r"[\w\-‑.]*\w", question)}
+    unsaid = []
+    for word in dict.fromkeys(specific):
+        parts = [p for p in re.split(r"[-‑]", word) if p]
+        if stem(word) not in context and not (len(parts) > 1 and all(stem(p) in context for p in parts)):
+            unsaid.append(written.get(word, word))
+    return unsaid
 
 
 def sentence_score(dense: float, coverage: float, context_coverage: float, chunk_rank: int,

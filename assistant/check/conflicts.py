@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from itertools import combinations
 
-from assistant.check.facts import fact_differences, is_specialised, names, numbers_with_units, tokens
-from assistant.lexical import STOP_WORDS, stem, words
+from assistant.check.facts import fact_differences, names, numbers_with_units, tokens
+from assistant.lexical import STOP_WORDS, is_specialised, stem, words
 from assistant.models import Conflict, ConflictSide
 
 MIN_SHARED = 0.5  # share of the shorter sentence's content terms the other must contain

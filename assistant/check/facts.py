@@ -10,9 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
 
-from assistant.lexical import STOP_WORDS, key_stems, stem, words
+from assistant.lexical import STOP_WORDS, is_specialised, key_stems, stem, words
 from assistant.models import Difference
 from assistant.patterns import MONTHS, OPPOSITES, REFERENCE_MARK
 
@@ -39,17 +38,6 @@ _NUMBER = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)(?:\s*(%|percent|[a-zA-Z]+))?"
 
 _TOKEN = re.compile(r"(?:[A-Z]\.){2,}|[\w‑-]*\w")
 
-SPECIALISED_ZIPF = 3.0
-
-
-
-@lru_cache(maxsize=100_000)
-def is_specialised(word: str) -> bool:
-    """A word rare in general English (Zipf frequency below 3, e.g. 'dystrophin', 'lentiviral'):
-    a term of the field, which a paraphrase keeps rather than rewords."""
-    from wordfreq import zipf_frequency
-
-    return len(word) > 3 and not word.isdigit() and zipf_frequency(word, "en") < SPECIALISED_ZIPF
 
 
 
@@ -266,11 +254,14 @@ def fact_differences(claim: str, source: str, source_context: str = "",
                                 source=("not " if flipped[0] in source_negated else "") + flipped[0]))
     else:
         claim_words, source_words = set(words(claim)), set(words(source))
-        for a, b in OPPOSITES:
-            if (a in claim_words and b in source_words and a not in source_words) or (
-                    b in claim_words and a in source_words and b not in source_words):
-                claimed = a if a in claim_words else b
-                diffs.append(Difference(kind="negation", claimed=claimed, source=b if claimed == a else a))
+        for one, other in OPPOSITES:
+            a, b = set(one.split("|")), set(other.split("|"))
+            for said, opposite in ((a, b), (b, a)):
+                claimed, stated = said & claim_words, opposite & source_words
+                if claimed and stated and not said & source_words:
+                    diffs.append(Difference(kind="negation", claimed=min(claimed), source=min(stated)))
+                    break
+            if diffs and diffs[-1].kind == "negation":
                 break
     return diffs
 

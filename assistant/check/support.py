@@ -29,7 +29,6 @@ from assistant.check.facts import (
     Vocabulary,
     fact_differences,
     is_count,
-    is_specialised,
     letters,
     lexical_overlap,
     names,
@@ -41,7 +40,7 @@ from assistant.check.facts import (
 from assistant.index.embedding import Embedder
 from assistant.index.store import LoadedIndex
 from assistant.index.word_vectors import WordVectors
-from assistant.lexical import stem
+from assistant.lexical import is_specialised, stem
 from assistant.models import Difference, Sentence
 
 SHORTLIST = 8  # closest sentences the judge reads per claim and document set

@@ -66,6 +66,7 @@ def summarize(records: Sequence[EvalRecord]) -> dict[str, float]:
         return sum(values) / len(values) if values else 0.0
 
     abstained_unans = sum(1 for r in unanswerable if r.abstained and not r.errored)
+    answered_unanswerable = [r for r in answered if not r.answerable and r.answer is not None]
     abstained_all = sum(1 for r in records if r.abstained and not r.errored)
     return {
         "questions": len(records),
@@ -101,6 +102,12 @@ def summarize(records: Sequence[EvalRecord]) -> dict[str, float]:
         "calibration_error": expected_calibration_error(
             [r.answer.confidence for r in answerable if r.answer and not r.abstained and not r.errored],
             [r.cited_gold_any for r in answerable if r.answer and not r.abstained and not r.errored]),
+        # answers warning that their citations never say some specific words of the question (Answer.unmatched):
+        # wanted on answered unanswerable questions (near misses), not on answered answerable ones
+        "unmatched_warned_unanswerable": rate(sum(1 for r in answered_unanswerable if r.answer.unmatched),
+                                              len(answered_unanswerable)),
+        "unmatched_warned_answerable": rate(sum(1 for r in answered_answerable if r.answer.unmatched),
+                                            len(answered_answerable)),
         "latency_p50_ms": percentile(latencies, 50),
         "latency_p95_ms": percentile(latencies, 95),
     }

@@ -77,6 +77,9 @@ def write_report(report: EvalReport, out_dir: Path, threshold: float, previous: 
         md += [summary_table(report.summary), ""]
     if report.by_tag:
         md += ["## By tag", "", tag_table(report.by_tag), ""]
+    md += ["## Warnings of unmatched words", "",
+           "Answers that say which specific words of the question their citations never mention "
+           "(`Answer.unmatched`), among answered questions.", "", warning_table(report.summary), ""]
     plots = write_plots(report, out_dir, threshold)
     md += ["## Plots", ""] + [f"![{p.stem}]({p.name})" for p in plots] + [""]
     for system in report.summary:
@@ -115,6 +118,16 @@ def tag_table(by_tag: dict[str, dict[str, dict[str, float]]]) -> str:
         for system, f in systems.items():
             lines.append(f"| {tag} | {system} | {int(f['questions'])} | {_cell('h', f['hit_rate'])} | "
                          f"{_cell('a', f['abstention_recall'])} | {_cell('f', f['false_abstention'])} |")
+    return "\n".join(lines)
+
+
+def warning_table(summary: dict[str, dict[str, float]]) -> str:
+    """Per system: the share of answered unanswerable, and of answered answerable, questions whose answer
+    warns of unmatched words."""
+    lines = ["| system | answered unanswerable, warned | answered answerable, warned |", "|---|---|---|"]
+    for system, f in summary.items():
+        lines.append(f"| {system} | {_cell('w', f.get('unmatched_warned_unanswerable', 0.0))} | "
+                     f"{_cell('w', f.get('unmatched_warned_answerable', 0.0))} |")
     return "\n".join(lines)
 
 

@@ -14,7 +14,7 @@ from html import escape
 from assistant.answer.answering import display_text
 from assistant.models import Answer, Citation, Conflict
 from assistant.patterns import CITATION_MARKER, citation_marker
-from assistant.serve.formatting import date_label
+from assistant.serve.formatting import date_label, unmatched_note
 from assistant.serve.ui_format import phrase_span, source_html
 
 EMPTY_HINT = "Ask a question to see a cited answer here."
@@ -102,6 +102,13 @@ def conflicts_html(conflicts: Sequence[Conflict]) -> str:
     return "".join(blocks)
 
 
+def unmatched_html(words: Sequence[str]) -> str:
+    """The warning for words of the question the citations never say (empty when there are none)."""
+    if not words:
+        return ""
+    return f"<div class=\"unmatched\">⚠ {escape(unmatched_note(list(words)))}</div>"
+
+
 def bubble_html(answer: Answer | None, turn: int, error: str | None = None) -> str:
     """The assistant's bubble for one turn: an answer with chips, conflicts and sources, an
     abstention with its reason, or an error."""
@@ -117,7 +124,7 @@ def bubble_html(answer: Answer | None, turn: int, error: str | None = None) -> s
                 f"<div class=\"confidence\">confidence {answer.confidence:.2f}</div></div>")
     return (f"<div class=\"bubble assistant answer-card\" data-turn=\"{turn}\" data-abstained=\"false\">{searched}"
             f"<p class=\"answer-text\">{answer_text_html(answer, turn)}</p>"
-            f"{conflicts_html(answer.conflicts)}"
+            f"{conflicts_html(answer.conflicts)}{unmatched_html(answer.unmatched)}"
             f"<div class=\"confidence\">confidence {answer.confidence:.2f}</div>"
             f"{source_list_html(answer, turn)}</div>")
 
@@ -175,6 +182,8 @@ CHAT_CSS = """
 .conversation .conflict { background: #fef2f2; border-left: 4px solid #dc2626; padding: .4rem .7rem; margin: .4rem 0;
   font-size: .9rem; }
 .conversation .conflict ul { margin: .2rem 0 0 1rem; padding: 0; }
+.conversation .unmatched { background: #fffbeb; border-left: 4px solid #d97706; padding: .3rem .7rem; margin: .4rem 0;
+  font-size: .9rem; }
 .conversation .source-list { margin: .4rem 0 0; padding: 0; list-style: none; font-size: .88rem; }
 .conversation .source-item { all: unset; display: block; cursor: pointer; padding: .2rem .3rem; border-radius: 6px; }
 .conversation .source-item:hover { background: #f3f4f6; }

@@ -14,6 +14,8 @@ def format_answer_text(answer: Answer) -> str:
     if answer.abstained:
         return f"{searched}The documents don't say: {answer.reason}. (confidence {answer.confidence:.2f})"
     lines = [searched + answer.text, "", f"confidence {answer.confidence:.2f}"]
+    if answer.unmatched:
+        lines.append(unmatched_note(answer.unmatched))
     for citation in answer.citations:
         phrase = f', answer "{citation.answer_phrase}"' if citation.answer_phrase else ""
         date = date_label(citation.date, citation.date_source)
@@ -24,6 +26,12 @@ def format_answer_text(answer: Answer) -> str:
         lines.extend(f"  {side.title}{date_label(side.date, side.date_source) or ', undated'}: "
                      f"\"{' '.join(side.quote.split())}\"" for side in conflict.sides)
     return "\n".join(lines)
+
+
+def unmatched_note(words: list[str]) -> str:
+    """The warning an answer carries when its citations never say some specific words of the question."""
+    return (f"Not in the cited text: {', '.join(words)}. The answer may be about something close to what "
+            f"was asked; check the citations.")
 
 
 def date_label(date: str | None, source: str | None) -> str:

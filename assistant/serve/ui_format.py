@@ -11,7 +11,7 @@ from html import escape
 
 from assistant.answer.answering import display_text
 from assistant.models import Answer, CheckReport, Citation
-from assistant.serve.formatting import date_label
+from assistant.serve.formatting import date_label, unmatched_note
 
 # every answer of a conversation keeps its sources in the page: a long document shows a window around the sentence
 WHOLE_DOCUMENT_LIMIT = 30_000
@@ -102,7 +102,10 @@ def answer_markdown(answer: Answer) -> str:
     """The answer as Markdown with its reference list, for copying."""
     if answer.abstained:
         return f"**{answer.question}**\n\nThe documents don't say ({answer.reason})."
-    lines = [f"**{answer.question}**", "", answer.text, "", "References:"]
+    lines = [f"**{answer.question}**", "", answer.text, ""]
+    if answer.unmatched:
+        lines += [f"_{unmatched_note(answer.unmatched)}_", ""]
+    lines.append("References:")
     for c in answer.citations:
         lines.append(f"[{c.marker}] {c.title} ({c.doc}, characters {c.start}–{c.end}): “{display_text(c.quote)}”")
     return "\n".join(lines)
