@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -62,13 +62,15 @@ class Assistant:
                 self._index = attach_backend(loaded, self.settings)
             return self._index
 
-    def build(self, corpus: Path | None = None, progress: Progress | None = None) -> BuildResult:
-        """(Re)build the index from a corpus folder or JSONL file; unchanged texts are not re-embedded."""
+    def build(self, corpus: Path | None = None, progress: Progress | None = None,
+              first_warnings: Sequence[str] = ()) -> BuildResult:
+        """(Re)build the index from a corpus folder or JSONL file; unchanged texts are not re-embedded.
+        ``warnings`` becomes ``first_warnings`` (what must stay said while it builds) and the corpus's."""
         corpus = corpus or self.settings.corpus
         with self._write_lock:  # questions keep being answered from the old index meanwhile
             check_backend(self.settings)  # an unreachable search engine: fail before the index is touched
             result = read_corpus(corpus)
-            self.warnings = list(result.warnings)
+            self.warnings = [*first_warnings, *result.warnings]
             for warning in result.warnings:
                 log.warning(warning)
             built = build_index(result.documents, self.settings.index, self._batch_embedder(), self.settings.chunking,
@@ -172,11 +174,13 @@ class Assistant:
             return False
         with self._lock:
             self._index = attached
-        self.warnings = [f"{damage}; serving the previous version ({previous.name}) while it is rebuilt from {corpus}"]
+        serving = f"{damage}; serving the previous version ({previous.name}) while it is rebuilt from {corpus}"
+        self.warnings = [serving]
 
         def rebuild() -> None:
             try:
-                self.build(corpus)
+                self.build(corpus, first_warnings=[serving])  # said until the rebuilt index answers
+                self.warnings = [f"{damage}; rebuilt it from {corpus}", *self.warnings[1:]]
             except Exception as exc:  # the previous version keeps serving; say why in the log
                 log.error("rebuilding the damaged index failed: %s", exc)
 

@@ -19,6 +19,7 @@ from assistant.check.citation_input import contract_problem
 from assistant.errors import IndexError_, UserInputError
 from assistant.index.manifest import MANIFEST, current_version, read_manifest
 from assistant.serve.http_api import MAX_BODY_BYTES, plain_routes
+from assistant import service
 from assistant.service import Assistant
 from conftest import CORPUS, make_assistant
 
@@ -146,7 +147,7 @@ def test_damaged_file_is_reported_by_name_then_rebuilt(tmp_path: Path, built: As
     assert not fresh.ask("How much does Zolgensma cost?", abstain=False).abstained
 
 
-def test_a_server_serves_the_previous_version_while_a_damaged_index_is_rebuilt(built: Assistant) -> None:
+def test_a_server_serves_the_previous_version_while_a_damaged_index_is_rebuilt(built: Assistant, monkeypatch) -> None:
     corpus, index_dir = built.settings.corpus, built.settings.index
     previous = current_version(index_dir)
     (corpus / "later.txt").write_text("Wombats dig burrows with their strong claws. Each burrow has one entrance.",
@@ -155,11 +156,24 @@ def test_a_server_serves_the_previous_version_while_a_damaged_index_is_rebuilt(b
     damaged = current_version(index_dir) / "sentence_vectors.npy"
     _damage(damaged, "flip")
     fresh = make_assistant(corpus, index_dir)
+    release, said_while_building = threading.Event(), []
+    real_build_index = service.build_index
+
+    def held_build_index(*args, **kwargs):  # the rebuild waits until the test has read the warning
+        said_while_building.extend(fresh.warnings)
+        release.wait(timeout=120)
+        return real_build_index(*args, **kwargs)
+
+    monkeypatch.setattr(service, "build_index", held_build_index)
     assert fresh.ensure_index(serve_meanwhile=True) is None  # returns at once, serving the previous version
-    assert str(damaged) in fresh.warnings[0] and f"serving the previous version ({previous.name})" in fresh.warnings[0]
+    serving = f"serving the previous version ({previous.name})"
+    assert str(damaged) in fresh.warnings[0] and serving in fresh.warnings[0]
+    release.set()
     assert fresh.rebuilding is not None
     fresh.rebuilding.join(timeout=120)
     assert not fresh.rebuilding.is_alive()
+    assert serving in said_while_building[0]  # reading the corpus for the rebuild did not wipe the warning
+    assert str(damaged) in fresh.warnings[0] and "rebuilt it from" in fresh.warnings[0]
     assert "later.txt" in fresh.index.documents  # the rebuilt index, verified, is what answers now
     assert not fresh.ask("How much does Zolgensma cost?", abstain=False).abstained
 
