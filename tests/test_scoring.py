@@ -109,6 +109,9 @@ def test_unmatched_terms_lists_specific_question_words_the_context_lacks() -> No
     # a word said in another form, or a hyphenated word whose parts are all said, is said
     assert unmatched_terms("How many CD4-positive cells did Zolgensma's costs cover?", said) == []
     assert unmatched_terms("What does it cost?", said) == []
+    # a capitalised stop word is not a name, and a possessive is the word itself
+    assert unmatched_terms("Which trials did The Scientist describe in the article's cost table?", said) == [
+        "Scientist"]
     # a rare word no document uses is the asker's wording; a name is listed all the same
     assert unmatched_terms("How much does Zolgensma cost in Tanzania for AAV9 transduction?", said,
                            known=lambda term: term != stem("transduction")) == ["Tanzania", "AAV9"]

@@ -159,8 +159,9 @@ def unmatched_terms(question: str, context: Collection[str], known: Callable[[st
     titles (``candidates.context_terms``). A hyphenated word counts as said when each of its parts is
     ("CD4-positive" by "CD4 ... positive"). An answer shows them so a reader knows what its citations
     leave unsaid ("the price in Tanzania" answered by a sentence giving a price)."""
-    specific = [*entity_terms(question),
-                *(w for w in words(question) if w not in STOP_WORDS and w not in QUESTION_WORDS and is_specialised(w)
+    plain = [re.sub(r"['’]s$", "", w) for w in words(question)]  # "the article's" is "article"
+    specific = [*(w for w in entity_terms(question) if w not in STOP_WORDS),  # not "The" of "The Scientist"
+                *(w for w in plain if w not in STOP_WORDS and w not in QUESTION_WORDS and is_specialised(w)
                   and known(stem(w)))]
     written = {token.lower(): token for token in re.findall(r"[\w\-‑.]*\w", question)}
     unsaid = []
