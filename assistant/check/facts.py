@@ -39,8 +39,6 @@ _NUMBER = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)(?:\s*(%|percent|[a-zA-Z]+))?"
 _TOKEN = re.compile(r"(?:[A-Z]\.){2,}|[\w‑-]*\w")
 
 
-
-
 @dataclass(frozen=True)
 class Vocabulary:
     """What the collection says about words: which ones it writes in lower case (so a
@@ -253,17 +251,22 @@ def fact_differences(claim: str, source: str, source_context: str = "",
         diffs.append(Difference(kind="negation", claimed=("not " if flipped[0] in claim_negated else "") + flipped[0],
                                 source=("not " if flipped[0] in source_negated else "") + flipped[0]))
     else:
-        claim_words, source_words = set(words(claim)), set(words(source))
-        for one, other in OPPOSITES:
-            a, b = set(one.split("|")), set(other.split("|"))
-            for said, opposite in ((a, b), (b, a)):
-                claimed, stated = said & claim_words, opposite & source_words
-                if claimed and stated and not said & source_words:
-                    diffs.append(Difference(kind="negation", claimed=min(claimed), source=min(stated)))
-                    break
-            if diffs and diffs[-1].kind == "negation":
-                break
+        opposite = opposite_word(set(words(claim)), set(words(source)))
+        if opposite is not None:
+            diffs.append(opposite)
     return diffs
+
+
+def opposite_word(claim_words: set[str], source_words: set[str]) -> Difference | None:
+    """The first ``OPPOSITES`` pair whose one side the claim uses where the source uses only the other
+    (any form of either side: "shortened" against "longer"), as a "negation" difference."""
+    for one, other in OPPOSITES:
+        a, b = set(one.split("|")), set(other.split("|"))
+        for said, opposite in ((a, b), (b, a)):
+            claimed, stated = said & claim_words, opposite & source_words
+            if claimed and stated and not said & source_words:
+                return Difference(kind="negation", claimed=min(claimed), source=min(stated))
+    return None
 
 
 
