@@ -6,6 +6,8 @@ import re
 
 # A source's own reference marks inside its sentences: "[3]", "[12–14]", "[4, 7]". They are part of the
 # quoted text, never our citations, and never values (a count or a date).
+# A word of a question as written, names and codes whole (AAV9, CD4-positive, C.difficile).
+QUESTION_TOKEN = re.compile(r"[\w\-‑.]*\w")
 REFERENCE_MARK = re.compile(r"\[\d+(?:\s?[-–,]\s?\d+)*\]")
 
 # Our own citation markers in an answer's text, "First sentence. [1] Second sentence. [2]", with the white

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from assistant.answer.scoring import entity_terms
 from assistant.lexical import QUESTION_WORDS, STOP_WORDS, stem, words
 from assistant.models import Answer
+from assistant.patterns import QUESTION_TOKEN
 
 _PRONOUN = re.compile(r"\b(it|its|they|them|their|this|that|these|those|he|she|him|her|his)\b", re.I)
 _FOLLOW_UP_MAX_WORDS = 8
@@ -16,7 +17,7 @@ _FOLLOW_UP_MAX_WORDS = 8
 def subject_of(question: str, document_frequency: Mapping[str, int] | None = None) -> str:
     """The subject of a question: its names (Zolgensma, AAV9) in their original spelling, or
     else its rarest content words known to the collection."""
-    tokens = re.findall(r"[\w\-‑.]*\w", question)
+    tokens = QUESTION_TOKEN.findall(question)
     names = set(entity_terms(question))
     subject = [t for t in tokens if t.lower() in names]
     if subject:

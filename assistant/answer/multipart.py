@@ -18,7 +18,7 @@ from assistant.answer.conversation import resolve_follow_up
 from assistant.answer.scoring import entity_terms
 from assistant.lexical import QUESTION_WORDS, STOP_WORDS, words
 from assistant.models import Answer, Citation, System
-from assistant.patterns import citation_marker
+from assistant.patterns import QUESTION_TOKEN, citation_marker
 
 MAX_PARTS = 3
 MIN_PART_WORDS = 3
@@ -32,7 +32,6 @@ _INNER_SPLIT = re.compile(rf",?\s+(?:and|or)\s+(?={_WH}\b)", re.I)
 _COMPARISON = re.compile(r"\b(?:between|both|either|neither|differ\w*|compar\w*|versus|vs|than)\b", re.I)
 _LEADING_JOIN = re.compile(r"^(?:and|also|or|but|then)\b[\s,]*", re.I)
 _PRONOUN = re.compile(r"\b(?:it|its|they|them|their|this|that|these|those|he|she|him|her|his)\b", re.I)
-_TOKEN = re.compile(r"[\w\-‑.]*\w")
 _JOIN = re.compile(r"^\s*,?\s*(?:and|or|versus|vs\.?|compared\s+(?:with|to))\s+$", re.I)
 _AGREEMENT = {"do": "does", "are": "is", "have": "has", "were": "was"}
 _DROPPED_BEFORE = {"both", "either"}
@@ -89,7 +88,7 @@ def _split_questions(question: str) -> list[str]:
 def _split_subjects(question: str) -> list[str]:
     """(b): one question over named subjects joined by and/or/versus/compared with, asked once per
     subject; [question] when there is no such pair."""
-    tokens = list(_TOKEN.finditer(question))
+    tokens = list(QUESTION_TOKEN.finditer(question))
     if any(t.group(0)[0].isupper() and t.group(0).lower() in STOP_WORDS and t.group(0) != "I" for t in tokens[1:]):
         return [question]  # Title Case Or SHOUTING: capitals say nothing about names
     runs: list[tuple[int, int]] = []  # character spans of consecutive name tokens

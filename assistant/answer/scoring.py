@@ -9,7 +9,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 import numpy as np
 
 from assistant.lexical import QUESTION_WORDS, STOP_WORDS, is_specialised, stem, words
-from assistant.patterns import REFERENCE_MARK
+from assistant.patterns import QUESTION_TOKEN, REFERENCE_MARK
 
 RRF_K = 60
 
@@ -141,7 +141,7 @@ def entity_terms(question: str) -> list[str]:
     letters and digits (AAV9, CD19). Short all-capital acronyms (DNA, FDA) are usually common
     nouns of a field and are left out. Returned lower-cased."""
     out = []
-    tokens = re.findall(r"[\w\-‑.]*\w", question)
+    tokens = QUESTION_TOKEN.findall(question)
     for i, token in enumerate(tokens):
         has_digit = any(ch.isdigit() for ch in token) and any(ch.isalpha() for ch in token)
         acronym = token.isupper() and len(token) <= 4
@@ -163,7 +163,7 @@ def unmatched_terms(question: str, context: Collection[str], known: Callable[[st
     specific = [*(w for w in entity_terms(question) if w not in STOP_WORDS),  # not "The" of "The Scientist"
                 *(w for w in plain if w not in STOP_WORDS and w not in QUESTION_WORDS and is_specialised(w)
                   and known(stem(w)))]
-    written = {token.lower(): token for token in re.findall(r"[\w\-‑.]*\w", question)}
+    written = {token.lower(): token for token in QUESTION_TOKEN.findall(question)}
     unsaid = []
     for word in dict.fromkeys(specific):
         parts = [p for p in re.split(r"[-‑]", word) if p]
