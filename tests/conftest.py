@@ -88,6 +88,16 @@ def shared_assistant(tmp_path_factory: pytest.TempPathFactory) -> Assistant:
 
 
 @pytest.fixture(scope="session")
+def judged_assistant(real_embedder, tmp_path_factory: pytest.TempPathFactory) -> Assistant:
+    """The real model and the fitted judge over corpus/, indexed once per session: read-only use
+    (only for ``@pytest.mark.model`` tests)."""
+    assistant = Assistant(Settings(corpus=CORPUS, index=tmp_path_factory.mktemp("judged") / "index"),
+                          embedder=real_embedder)
+    assistant.build()
+    return assistant
+
+
+@pytest.fixture(scope="session")
 def shared_index(shared_assistant: Assistant):
     """The LoadedIndex of ``shared_assistant``."""
     return shared_assistant.index

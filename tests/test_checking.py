@@ -109,6 +109,16 @@ def test_numbers_with_units() -> None:
     assert numbers_with_units("before age two", spelled=False) == []
 
 
+def test_a_number_inside_a_name_is_not_a_quantity() -> None:
+    for name in ("COVID-19", "SARS-CoV-2", "IL-6", "2019-nCoV"):
+        assert numbers_with_units(f"Patients with {name} were tested.") == [], name
+    # a quantity joined to a plain word stays one
+    assert numbers_with_units("a 3-year-old child and a 5-fold rise") == [("3", ""), ("5", "")]
+    # so a claim naming the disease is no number mismatch against a sentence that says "the disease"
+    diffs = fact_differences("Twelve patients with COVID-19 were tested.", "Twelve patients with the disease were tested.")
+    assert "number" not in [d.kind for d in diffs]
+
+
 def test_names_skip_common_first_words_but_keep_codes_and_single_capitals() -> None:
     assert names("Scientists treated hemophilia A with AAV5 and CRISPR.") == {"A", "AAV5", "CRISPR"}
     assert "Zolgensma" in names("Zolgensma treats infants.")

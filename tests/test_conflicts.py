@@ -34,6 +34,8 @@ def test_negation_and_number_conflicts_by_hand() -> None:
     assert number_conflict("Zolgensma costs 2.1 million dollars.", same) is None
     # bare numbers (years, counts) are too often about different events
     assert number_conflict("Luxturna was tested in 2007.", "Luxturna was approved in 2017.") is None
+    # the number of a name is no quantity: IL-6 and IL-8 are two cytokines, not "6 levels" against "8 levels"
+    assert number_conflict("IL-6 levels rose in the treated mice.", "IL-8 levels rose in the treated mice.") is None
 
 
 def test_find_conflicts_orders_sides_newest_first_and_needs_a_cited_side() -> None:

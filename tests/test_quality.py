@@ -11,8 +11,6 @@ from pathlib import Path
 import pytest
 
 from assistant.eval.evaluation import load_questions, run_evaluation, summarize
-from assistant.service import Assistant
-from assistant.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = ROOT / "evals" / "questions" / "gene_therapy.jsonl"
@@ -28,12 +26,9 @@ MAX_FALSE_ABSTENTION = 0.032 + MARGIN
 
 
 @pytest.fixture(scope="module")
-def quality_assistant(real_embedder, tmp_path_factory):
-    """The real model over the bundled corpus, indexed once for this module."""
-    settings = Settings(corpus=ROOT / "corpus", index=tmp_path_factory.mktemp("quality") / "index")
-    assistant = Assistant(settings, embedder=real_embedder)
-    assistant.build()
-    return assistant
+def quality_assistant(judged_assistant):
+    """The real model and the fitted judge over the bundled corpus (indexed once per session)."""
+    return judged_assistant
 
 
 @pytest.fixture(scope="module")

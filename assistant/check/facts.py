@@ -34,6 +34,10 @@ _NUMBER_WORDS = {"two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
 _SCALED_UNITS = {"decade": (10, "years"), "decades": (10, "years"), "dozen": (12, ""), "dozens": (12, "")}
 
 _NUMBER = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)(?:\s*(%|percent|[a-zA-Z]+))?")
+# A number joined by a hyphen to letters before it (COVID-19, IL-6), or to a word with a capital after it
+# (2019-nCoV), is part of a name, not a quantity; "3-year-old" and "5-fold" stay numbers.
+_CODE_BEFORE = re.compile(r"[A-Za-z]-$")
+_CODE_AFTER = re.compile(r"-[a-z]*[A-Z]")
 
 
 _TOKEN = re.compile(r"(?:[A-Z]\.){2,}|[\w‑-]*\w")
@@ -65,6 +69,8 @@ def numbers_with_units(text: str, spelled: bool = True) -> list[tuple[str, str]]
     cleaned = REFERENCE_MARK.sub(" ", unicodedata.normalize("NFKC", text)).replace("‑", "-")
     pairs = []
     for match in _NUMBER.finditer(cleaned):
+        if _CODE_BEFORE.search(cleaned, 0, match.start()) or _CODE_AFTER.match(cleaned, match.end(1)):
+            continue  # part of a name: COVID-19, SARS-CoV-2, IL-6, 2019-nCoV
         unit = (match.group(2) or "").lower()
         pairs.append(_scaled(match.group(1).replace(",", ""), "" if unit in STOP_WORDS else unit))
     spelled_words = words(cleaned) if spelled else []
