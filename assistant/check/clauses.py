@@ -37,10 +37,12 @@ _DIRECTION_WORDS = frozenset(word for pair in DIRECTION_PAIRS for word in pair)
 
 @dataclass(frozen=True)
 class Clause:
-    """A clause's text as written and its lower-cased words (hyphenated words also in their parts)."""
+    """A clause's text as written, its lower-cased words (hyphenated words also in their parts) and the
+    stems of its content words."""
 
     text: str
     words: frozenset[str]
+    frame: frozenset[str]
 
 
 def _words(text: str) -> frozenset[str]:
@@ -50,8 +52,13 @@ def _words(text: str) -> frozenset[str]:
 
 def clauses(text: str) -> list[Clause]:
     """The clauses of ``text``, cut at ``CLAUSE_BREAK``; pieces under ``MIN_CLAUSE_TOKENS`` words are dropped."""
-    return [Clause(part.strip(), _words(part)) for part in CLAUSE_BREAK.split(text)
-            if part and len(tokens(part)) >= MIN_CLAUSE_TOKENS]
+    found = []
+    for part in CLAUSE_BREAK.split(text):
+        if part and len(tokens(part)) >= MIN_CLAUSE_TOKENS:
+            words = _words(part)
+            found.append(Clause(part.strip(), words,
+                                frozenset(stem(w) for w in words if w not in STOP_WORDS and len(w) > 1)))
+    return found
 
 
 def role_terms(text: str, vocabulary: Vocabulary = Vocabulary()) -> set[str]:
@@ -60,18 +67,14 @@ def role_terms(text: str, vocabulary: Vocabulary = Vocabulary()) -> set[str]:
     return {w for w in _words(text) if w in named or w in _DIRECTION_WORDS or is_specialised(w)}
 
 
-def _frame(words: frozenset[str], left_out: set[str]) -> set[str]:
-    return {stem(w) for w in words - left_out if w not in STOP_WORDS and len(w) > 1}
-
-
 def match_clauses(claim: list[Clause], source: list[Clause], left_out: set[str]) -> dict[int, int]:
     """Claim clause -> the source clause saying the same around it (content words shared, ``left_out``
     not counted); clauses without a clear match are left out, and nothing when two claim the same one."""
+    skipped = {stem(w) for w in left_out}
     matched = {}
     for i, clause in enumerate(claim):
-        frame = _frame(clause.words, left_out)
-        shared = sorted(((len(frame & _frame(other.words, left_out)), j) for j, other in enumerate(source)),
-                        reverse=True)
+        frame = clause.frame - skipped
+        shared = sorted(((len(frame & other.frame), j) for j, other in enumerate(source)), reverse=True)
         best, at = shared[0]
         runner_up = shared[1][0] if len(shared) > 1 else 0
         if best >= CLAUSE_OVERLAP and best - runner_up >= CLAUSE_MARGIN:
@@ -86,9 +89,10 @@ def swapped_roles(claim: str, source: str, vocabulary: Vocabulary = Vocabulary()
     if len(ours) < 2 or len(theirs) < 2:
         return []
     shared_terms = sorted(role_terms(claim, vocabulary) & role_terms(source, vocabulary))
+    placed = {t: [i for i, c in enumerate(ours) if t in c.words] for t in shared_terms}
     for a, b in itertools.permutations(shared_terms, 2):
-        with_a = [i for i, c in enumerate(ours) if a in c.words and b not in c.words]
-        with_b = [i for i, c in enumerate(ours) if b in c.words and a not in c.words]
+        with_a = [i for i in placed[a] if b not in ours[i].words]
+        with_b = [i for i in placed[b] if a not in ours[i].words]
         if len(with_a) != 1 or len(with_b) != 1:
             continue
         matched = match_clauses(ours, theirs, {a, b})
