@@ -18,6 +18,10 @@ def test_clauses_are_cut_at_contrast_and_consequence_words() -> None:
     assert "sfpq" not in cut[1].words
     # a piece under three words is no clause, and "CD4 and CD8" is no cut
     assert [c.text for c in clauses("Both CD4 and CD8 cells respond, but weakly.")] == ["Both CD4 and CD8 cells respond"]
+    # two sentences are two clauses (a candidate may be a pair of sentences); an abbreviation ends neither
+    assert [c.text for c in clauses("NYVAC induces CD4 responses. MVA induces CD8 responses.")] == [
+        "NYVAC induces CD4 responses.", "MVA induces CD8 responses."]
+    assert len(clauses("The U.S. FDA approved it, e.g. Luxturna, in 2017 after trials.")) == 1
 
 
 def test_role_terms_are_names_field_terms_and_direction_words() -> None:
@@ -33,6 +37,13 @@ def test_two_names_that_trade_clauses_are_a_swapped_role() -> None:
     assert [(d.kind, d.claimed, d.source) for d in found] == [
         ("role", "MVA elicits mainly CD4+ T-cell-dominated responses",
          "The NYVAC vector has been shown to induce CD4 + T cell-dominant responses")]
+
+
+def test_terms_that_trade_sentences_of_a_pair_are_a_swapped_role() -> None:
+    pair = "NYVAC induces CD4-dominant T cell responses. MVA induces both CD4 and CD8 T cell responses."
+    swapped = "MVA induces CD4-dominant T cell responses. NYVAC induces both CD4 and CD8 T cell responses."
+    assert [d.kind for d in swapped_roles(swapped, pair)] == ["role"]
+    assert swapped_roles(pair, pair) == []
 
 
 def test_clauses_in_another_order_say_the_same() -> None:

@@ -4,7 +4,7 @@ MVA), and an opposite word against the clause the claim restates ("shortened" wh
 "longer", though another clause of the sentence says "shorter").
 
 Pure functions, no parser. Each text is cut into clauses at contrast and consequence words (while,
-whereas, but, thus, thereby, ";", ", and"). A claim clause is matched to the source clause that shares
+whereas, but, thus, thereby, ";", ", and", and between sentences: a candidate may be two). A claim clause is matched to the source clause that shares
 the most of its content words, leaving out the two terms under test; a match needs ``CLAUSE_OVERLAP``
 shared words and a lead of ``CLAUSE_MARGIN`` over the next clause, and no two claim clauses may match
 the same one. Two terms (names, field terms, or direction words such as high / low), each in one claim
@@ -27,7 +27,8 @@ from assistant.models import Difference
 from assistant.patterns import DIRECTION_PAIRS
 
 CLAUSE_BREAK = re.compile(
-    r"\s*(?:;|,?\s*\b(?:and\s+)?(?:while|whereas|but|although|thus|thereby|hence|so that)\b|,\s*and\b)\s*", re.I)
+    r"\s*(?:;|(?<=[a-z]{3}[.!?])\s+(?=(?-i:[A-Z]))|,?\s*\b(?:and\s+)?(?:while|whereas|but|although|thus|thereby|hence|so that)\b"
+    r"|,\s*and\b)\s*", re.I)
 SLASHED = re.compile(r"\w+(?:/\w+)+")  # "SFPQ/PTBP2" names one complex, not its two parts
 CLAUSE_OVERLAP = 2  # content words a claim clause shares with its source clause, at least
 CLAUSE_MARGIN = 1  # and more than it shares with any other source clause by this many
