@@ -17,7 +17,8 @@ def test_clauses_are_cut_at_contrast_and_consequence_words() -> None:
     assert "sfpq_ptbp2" in cut[1].words  # a slashed pair names one complex, not its two parts
     assert "sfpq" not in cut[1].words
     # a piece under three words is no clause, and "CD4 and CD8" is no cut
-    assert [c.text for c in clauses("Both CD4 and CD8 cells respond, but weakly.")] == ["Both CD4 and CD8 cells respond"]
+    assert [c.text for c in clauses("Both CD4 and CD8 cells respond, but weakly.")] == [
+        "Both CD4 and CD8 cells respond"]
     # two sentences are two clauses (a candidate may be a pair of sentences); an abbreviation ends neither
     assert [c.text for c in clauses("NYVAC induces CD4 responses. MVA induces CD8 responses.")] == [
         "NYVAC induces CD4 responses.", "MVA induces CD8 responses."]
@@ -31,7 +32,8 @@ def test_role_terms_are_names_field_terms_and_direction_words() -> None:
 
 
 def test_two_names_that_trade_clauses_are_a_swapped_role() -> None:
-    claim = "MVA elicits mainly CD4+ T-cell-dominated responses, while NYVAC triggers both CD4+ and CD8+ T-cell responses."
+    claim = ("MVA elicits mainly CD4+ T-cell-dominated responses, while NYVAC triggers both CD4+ and CD8+ "
+             "T-cell responses.")
     found = swapped_roles(claim, SOURCE)
     # the claim's clause about MVA, and the source clause it matches, which says it of NYVAC
     assert [(d.kind, d.claimed, d.source) for d in found] == [
@@ -63,7 +65,8 @@ def test_direction_words_that_trade_clauses_are_a_swapped_role() -> None:
 
 def test_a_swap_inside_one_clause_is_not_read_here() -> None:
     # "A activates B" / "B is activated by A" say the same; without a parser one clause is left alone
-    assert swapped_roles("Casgevy activates dystrophin in muscle cells.", "Dystrophin activates Casgevy in muscle cells.") == []
+    assert swapped_roles("Casgevy activates dystrophin in muscle cells.",
+                         "Dystrophin activates Casgevy in muscle cells.") == []
 
 
 def test_clauses_match_only_when_one_source_clause_clearly_says_the_same() -> None:
@@ -82,7 +85,8 @@ ARTICLE = "003_165da83f7d69ab23.txt"
 def test_the_checker_flags_two_therapies_swapped_between_clauses_of_a_real_article(judged_assistant) -> None:
     swapped = judged_assistant.check(
         "Genome editing tools such as CAR T-cell therapy enabled direct correction of mutations, while cell-based "
-        f"gene therapies like CRISPR-Cas9 combined gene modification and cell therapy to treat cancers [1].\n\n[1] {ARTICLE}\n")
+        "gene therapies like CRISPR-Cas9 combined gene modification and cell therapy to treat cancers "
+        f"[1].\n\n[1] {ARTICLE}\n")
     claim = swapped.claims[0]
     assert claim.verdict == "mismatch"
     assert "role" in [d.kind for d in claim.differences]

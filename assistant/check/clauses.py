@@ -4,12 +4,13 @@ MVA), and an opposite word against the clause the claim restates ("shortened" wh
 "longer", though another clause of the sentence says "shorter").
 
 Pure functions, no parser. Each text is cut into clauses at contrast and consequence words (while,
-whereas, but, thus, thereby, ";", ", and", and between sentences: a candidate may be two). A claim clause is matched to the source clause that shares
-the most of its content words, leaving out the two terms under test; a match needs ``CLAUSE_OVERLAP``
-shared words and a lead of ``CLAUSE_MARGIN`` over the next clause, and no two claim clauses may match
-the same one. Two terms (names, field terms, or direction words such as high / low), each in one claim
-clause and not the other's, have traded roles when the source clause matched to each one's clause holds
-the other term, and at least one of the two is missing from where the claim put it.
+whereas, but, thus, thereby, ";", ", and") and between sentences (a candidate may be two). A claim clause
+is matched to the source clause that shares the most of its content words, leaving out the two terms
+under test; a match needs ``CLAUSE_OVERLAP`` shared words and a lead of ``CLAUSE_MARGIN`` over the next
+clause, and no two claim clauses may match the same one. Two terms (names, field terms, or direction
+words such as high / low), each in one claim clause and not the other's, have traded roles when the source
+clause matched to each one's clause holds the other term, and at least one of the two is missing from
+where the claim put it.
 
 A paraphrase that only reorders the clauses moves each term with its clause, so it is never read as a swap.
 Swaps inside one clause ("A binds B" / "B binds A") are not read here: a passive rewording says the same.
@@ -27,7 +28,9 @@ from assistant.models import Difference
 from assistant.patterns import DIRECTION_PAIRS
 
 CLAUSE_BREAK = re.compile(
-    r"\s*(?:;|(?<=[a-z]{3}[.!?])\s+(?=(?-i:[A-Z]))|,?\s*\b(?:and\s+)?(?:while|whereas|but|although|thus|thereby|hence|so that)\b"
+    r"\s*(?:;"
+    r"|(?<=[a-z]{3}[.!?])\s+(?=(?-i:[A-Z]))"  # a sentence's end, not an abbreviation's (U.S., e.g.)
+    r"|,?\s*\b(?:and\s+)?(?:while|whereas|but|although|thus|thereby|hence|so that)\b"
     r"|,\s*and\b)\s*", re.I)
 SLASHED = re.compile(r"\w+(?:/\w+)+")  # "SFPQ/PTBP2" names one complex, not its two parts
 CLAUSE_OVERLAP = 2  # content words a claim clause shares with its source clause, at least

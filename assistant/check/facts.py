@@ -69,7 +69,8 @@ def numbers_with_units(text: str, spelled: bool = True) -> list[tuple[str, str]]
     cleaned = REFERENCE_MARK.sub(" ", unicodedata.normalize("NFKC", text)).replace("‑", "-")
     pairs = []
     for match in _NUMBER.finditer(cleaned):
-        if _CODE_BEFORE.search(cleaned, 0, match.start()) or _CODE_AFTER.match(cleaned, match.end(1)):
+        start, end = match.start(), match.end(1)
+        if _CODE_BEFORE.search(cleaned, max(0, start - 2), start) or _CODE_AFTER.match(cleaned, end):
             continue  # part of a name: COVID-19, SARS-CoV-2, IL-6, 2019-nCoV
         unit = (match.group(2) or "").lower()
         pairs.append(_scaled(match.group(1).replace(",", ""), "" if unit in STOP_WORDS else unit))
