@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from assistant.check.facts import fact_differences, letters, names, numbers_with_units
+from assistant.check.facts import fact_differences, letters, names, numbers_with_units, tokens
 from assistant.check.support import (
     NEGATION_ALIGNMENT,
     SupportCandidate,
@@ -182,3 +182,27 @@ def test_everyday_rewording_acronyms_and_word_forms_are_not_substitutions() -> N
     # a rewording longer than a term is not a term put in place of another
     assert substituted_terms("He died in a study for rare severe combined immunodeficiency disorders today.",
                              "He died in a study for ornithine transcarbamylase deficiency today.") == []
+
+
+def test_an_acronym_the_claim_spells_out_is_not_a_substitution() -> None:
+    from assistant.check.support import spells_out, substituted_terms
+
+    assert spells_out("NIAID", tokens("the National Institute of Allergy and Infectious Diseases lists it"))
+    assert spells_out("CDCs", tokens("the Centers for Disease Control"))
+    assert not spells_out("RSV", tokens("rhinovirus and syncytial virus"))  # lower-case words name nothing
+    assert not spells_out("AAV9", tokens("Adeno Associated Virus 9"))  # a code is no acronym
+    claim = ("The National Institute of Allergy and Infectious Diseases lists hantavirus as a Category A "
+             "priority pathogen.")
+    source = ("Hantavirus, a rodent-borne pathogen listed by National Institute of Allergy and Infectious Diseases "
+              "(NIAID) as a Category A Priority Pathogen, causes disease.")
+    assert substituted_terms(claim, source) == []
+    # a term put in the place of another is still one
+    swapped = substituted_terms("For example, silencing the dystrophin gene treats hereditary amyloidosis.",
+                                "For example, silencing the transthyretin gene treats hereditary amyloidosis.")
+    assert [d.claimed for d in swapped] == ["dystrophin"]
+
+
+def test_a_decimal_number_is_compared_as_a_number_not_as_a_rare_word() -> None:
+    diffs = fact_differences("The reproduction number was estimated at 2.56 in January.",
+                             "The reproduction number was estimated at 2.49 in January.")
+    assert [(d.kind, d.claimed, d.source) for d in diffs] == [("number", "2.56", "2.49")]

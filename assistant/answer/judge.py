@@ -27,7 +27,7 @@ from assistant.lexical import QUESTION_WORDS, STOP_WORDS, stem, terms, words
 from assistant.patterns import DIRECTION_PAIRS
 
 JUDGE_FILE = Path(__file__).with_name("judge.json")
-FEATURE_VERSION = "qa-2+claim-2"  # claim-2: a number inside a name (COVID-19) is no number
+FEATURE_VERSION = "qa-2+claim-2"  # claim-2: a number inside a name (COVID-19) is no number, a decimal no rare word
 RETRAIN_HINT = "retrain it with `scripts/assistant train-judge`"
 LOW_ALIGNMENT = 0.55  # a question word whose best match is below this cosine is "not said" by the sentence
 

@@ -242,7 +242,7 @@ def fact_differences(claim: str, source: str, source_context: str = "",
     units = {u for _, u in claim_numbers}
     for word in dict.fromkeys(words(claim)):
         term = stem(word)
-        if word in units:
+        if word in units or not any(c.isalpha() for c in word):  # a number ("2.56") is the number rule's
             continue
         if (word not in STOP_WORDS and term not in context_stems and word not in {n.lower() for n in claim_names}
                 and is_specialised(word)):

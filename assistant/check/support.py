@@ -50,6 +50,7 @@ PAIRED = 3  # of which the best few are also read together with the sentence aft
 ROLE_DISCORDANCE = 0.5  # above this share of swapped pairs, the claim reorders who did what
 SWAP_ALIGNMENT = 0.6  # a claim name whose closest source word is another name at this cosine was swapped for it
 SUBSTITUTED_SPAN = 3  # at most this many words in place of at most as many: a term, not a rewording
+_ACRONYM_GLUE = frozenset({"of", "and", "for", "the", "in", "on", "to", "&"})  # words an acronym skips
 SUBSTITUTION_FRAME = 2  # words the two share next to a substitution, so it sits in the same frame
 NEGATION_ALIGNMENT = 0.7  # a negated word and its closest word on the other side at this cosine say the same thing
 # Differences that overrule the judge: a changed number, month or negation, or a name swapped for the one
@@ -219,7 +220,9 @@ def substituted_terms(claim: str, source: str, vocabulary: Vocabulary = Vocabula
     """Terms of the field put in the source's frame in place of others ("silencing the dystrophin gene" where
     it says "silencing the transthyretin gene"): aligned word by word, a span of up to SUBSTITUTED_SPAN words
     that replaces another, next to SUBSTITUTION_FRAME or more words the two share, where each span holds a
-    name or a specialised term and none is another form, or the acronym, of one on the other side."""
+    name or a specialised term and none is another form, or the acronym, of one on the other side, nor the
+    acronym of words the other side spells out ("NIAID" where the claim says "National Institute of Allergy
+    and Infectious Diseases")."""
     claim_tokens, source_tokens = tokens(claim), tokens(source)
     named = {n.lower() for n in names(claim, vocabulary) | names(source, vocabulary)}
 
@@ -237,11 +240,24 @@ def substituted_terms(claim: str, source: str, vocabulary: Vocabulary = Vocabula
         ours, theirs = terms_in(claim_tokens[i1:i2]), terms_in(source_tokens[j1:j2])
         if not (framed and ours and theirs):
             continue
+        if any(spells_out(t, claim_tokens) for t in theirs) or any(spells_out(t, source_tokens) for t in ours):
+            continue
         if any(_same_root(a.lower(), b.lower()) or _abbreviates(a, b) for a in ours for b in theirs):
             continue
         found.append(Difference(kind="term", claimed=" ".join(claim_tokens[i1:i2]),
                                 source=" ".join(source_tokens[j1:j2])))
     return found
+
+
+def spells_out(acronym: str, words: Sequence[str]) -> bool:
+    """Whether ``words`` hold, one after another, capitalised words whose initials spell ``acronym`` (two
+    capitals or more; "of", "and", "for", "the" may stand between them): NIAID in "National Institute of
+    Allergy and Infectious Diseases", not RSV in "rhinovirus and syncytial virus"."""
+    letters_ = acronym.removesuffix("s")
+    if len(letters_) < 2 or not (letters_.isalpha() and letters_.isupper()):
+        return False
+    initials = "".join(w[0] if w[0].isupper() else "." for w in words if w.lower() not in _ACRONYM_GLUE)
+    return letters_ in initials
 
 
 def _abbreviates(a: str, b: str) -> bool:
