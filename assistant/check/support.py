@@ -251,8 +251,8 @@ def substituted_terms(claim: str, source: str, vocabulary: Vocabulary = Vocabula
 
 def spells_out(acronym: str, words: Sequence[str]) -> bool:
     """Whether ``words`` hold, one after another, capitalised words whose initials spell ``acronym`` (two
-    capitals or more; "of", "and", "for", "the" may stand between them): NIAID in "National Institute of
-    Allergy and Infectious Diseases", not RSV in "rhinovirus and syncytial virus"."""
+    capitals or more; the small words of ``_ACRONYM_GLUE`` may stand between them): NIAID in "National
+    Institute of Allergy and Infectious Diseases", not RSV in "rhinovirus and syncytial virus"."""
     letters_ = acronym.removesuffix("s")
     if len(letters_) < 2 or not (letters_.isalpha() and letters_.isupper()):
         return False
