@@ -109,6 +109,22 @@ def test_numbers_with_units() -> None:
     assert numbers_with_units("before age two", spelled=False) == []
 
 
+def test_one_quantity_written_two_ways_is_no_difference() -> None:
+    # a scale word is multiplied out for comparison: "94 million" is "94,000,000", "2.1 million dollars" is
+    # "$2,100,000"
+    assert fact_differences("Shandong has 94,000,000 people.", "Shandong has 94 million people.") == []
+    assert fact_differences("It costs $2,100,000.", "It costs 2.1 million dollars.") == []
+    assert fact_differences("It costs 2,100,000 dollars.", "It costs 2.1 million dollars.") == []
+    assert fact_differences("Wuhan is a city of eleven million people.", "Wuhan is a city of 11 million people.") == []
+    assert [d.kind for d in fact_differences("It costs 3.1 million dollars.", "It costs 2.1 million dollars.")] == \
+        ["number"]
+    # a digit stands for a number the source spells out when a word beside them is the same
+    assert fact_differences("Only 4 studies were included.", "Only four studies were included.") == []
+    assert fact_differences("The 5 hit drugs were VGCC inhibitors.", "The five hit drugs were VGCC inhibitors.") == []
+    # but a label is not a count said elsewhere: "type 2" is not "age two"
+    assert "number" in [d.kind for d in fact_differences("It treats type 2 disease.", "It treats children before age two.")]
+
+
 def test_a_number_inside_a_name_is_not_a_quantity() -> None:
     for name in ("COVID-19", "SARS-CoV-2", "IL-6", "2019-nCoV"):
         assert numbers_with_units(f"Patients with {name} were tested.") == [], name
@@ -116,6 +132,11 @@ def test_a_number_inside_a_name_is_not_a_quantity() -> None:
     assert numbers_with_units("a 3-year-old child and a 5-fold rise") == [("3", ""), ("5", "")]
     # so a claim naming the disease is no number mismatch against a sentence that says "the disease"
     diffs = fact_differences("Twelve patients with COVID-19 were tested.", "Twelve patients with the disease were tested.")
+    assert "number" not in [d.kind for d in diffs]
+    # one lower-case letter glued to a number names a variant (the 3a protein), unless it is a unit's symbol
+    assert numbers_with_units("SARS-CoV 3a and viroporin 8a, compound 5b") == []
+    assert numbers_with_units("after 24h, 3 a day, a 5x rise") == [("24", "h"), ("3", ""), ("5", "x")]
+    diffs = fact_differences("SARS-CoV 3a triggers the inflammasome.", "SARS-CoV triggers the inflammasome.")
     assert "number" not in [d.kind for d in diffs]
 
 
@@ -163,6 +184,9 @@ def test_a_flipped_negation_is_a_negation_difference() -> None:
     diffs = fact_differences("Lentiviral vectors never integrate their cargo into the host genome.", source)
     assert [d.kind for d in diffs] == ["negation"]
     assert negated_terms("They do not integrate it.") == {"integr"}
+    # a negation reaches no further than a punctuation mark: "lacking" negates nothing after its comma
+    assert negated_terms("Estimates are lacking, particularly in poor countries.") == set()
+    assert negated_terms("Estimates are lacking for poor countries; data exist.") == {"poor"}
 
 
 def test_a_true_paraphrase_has_no_differences() -> None:

@@ -27,7 +27,9 @@ from assistant.lexical import QUESTION_WORDS, STOP_WORDS, stem, terms, words
 from assistant.patterns import DIRECTION_PAIRS
 
 JUDGE_FILE = Path(__file__).with_name("judge.json")
-FEATURE_VERSION = "qa-2+claim-2"  # claim-2: a number inside a name (COVID-19) is no number, a decimal no rare word
+# claim-3: numbers compared as quantities (94 million = 94,000,000; "4" for "four" beside a shared word),
+# a letter glued to a number (3a) names a variant, a negation stops at punctuation
+FEATURE_VERSION = "qa-2+claim-3"
 RETRAIN_HINT = "retrain it with `scripts/assistant train-judge`"
 LOW_ALIGNMENT = 0.55  # a question word whose best match is below this cosine is "not said" by the sentence
 

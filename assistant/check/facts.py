@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 
 from assistant.lexical import STOP_WORDS, is_specialised, key_stems, stem, words
 from assistant.models import Difference
@@ -22,6 +23,9 @@ _NEGATIONS = frozenset("not no never none nothing neither nor without cannot can
 _NEGATION_SKIP = frozenset("yet even always only still ever been be being very so too also just really longer "
                            "more".split())
 
+# Where a negation's reach ends: a comma, semicolon, colon, bracket or sentence end (not a decimal point).
+_PUNCTUATION_BREAK = re.compile(r"[,;:()\[\]]|\.(?!\d)")
+
 _NEGATED_FORMS = {"unknown": "not known", "unlikely": "not likely", "unsafe": "not safe", "unclear": "not clear",
                   "unable": "not able", "unsuccessful": "not successful", "ineffective": "not effective",
                   "impossible": "not possible", "inefficient": "not efficient", "insufficient": "not sufficient"}
@@ -32,12 +36,19 @@ _NUMBER_WORDS = {"two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
 
 # Units that are a multiple of another: a paraphrase may say "three decades" for "30 years".
 _SCALED_UNITS = {"decade": (10, "years"), "decades": (10, "years"), "dozen": (12, ""), "dozens": (12, "")}
+# Scale words are kept as a number's unit ("2.1 million"), for display, and multiplied out for comparison,
+# so that "94 million" and "94,000,000" are one quantity.
+_SCALE_WORDS = {"thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12}
 
+_NUMBER_WORD = re.compile(r"(?<![\w-])(?:" + "|".join(_NUMBER_WORDS) + r")(?![\w-])", re.I)
 _NUMBER = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)(?:\s*(%|percent|[a-zA-Z]+))?")
 # A number joined by a hyphen to letters before it (COVID-19, IL-6), or to a word with a capital after it
 # (2019-nCoV), is part of a name, not a quantity; "3-year-old" and "5-fold" stay numbers.
 _CODE_BEFORE = re.compile(r"[A-Za-z]-$")
 _CODE_AFTER = re.compile(r"-[a-z]*[A-Z]")
+# One lower-case letter glued to a number names a variant (protein 3a, compound 5b, panel 1e) unless it is a
+# unit's symbol (24h, 3d, 5s, 2m, 10g, 20l, 5x, 3k, 2w, 1y, 37c).
+_UNIT_LETTERS = frozenset("hdsmglxkwyc")
 
 
 _TOKEN = re.compile(r"(?:[A-Z]\.){2,}|[\w‑-]*\w")
@@ -64,22 +75,48 @@ def normalize_text(text: str) -> str:
 
 
 def numbers_with_units(text: str, spelled: bool = True) -> list[tuple[str, str]]:
-    """(value, unit) pairs: '2.1 million dollars' -> ('2.1', 'million'); with ``spelled``,
-    number words count too ('two' -> ('2', ''))."""
+    """(value, unit) pairs: '2.1 million dollars' -> ('2.1', 'million'), 'three decades' -> ('30', 'years');
+    with ``spelled``, number words count too ('two' -> ('2', ''))."""
+    return [(value, unit) for value, unit, _ in _numbers(text, spelled)]
+
+
+def quantity(value: str, unit: str) -> str:
+    """A number with its scale word multiplied out, for comparison: ('2.1', 'million') -> '2100000'."""
+    if unit not in _SCALE_WORDS:
+        return value
+    try:
+        scaled = Decimal(value) * _SCALE_WORDS[unit]  # exact: 128.2 thousand is 128200, not 128199.99...
+    except InvalidOperation:
+        return value
+    return str(int(scaled)) if scaled == scaled.to_integral_value() else str(scaled.normalize())
+
+
+def _numbers(text: str, spelled: bool = True) -> list[tuple[str, str, set[str]]]:
+    """``numbers_with_units``'s pairs, each with the stems of the words just before and after it."""
     cleaned = REFERENCE_MARK.sub(" ", unicodedata.normalize("NFKC", text)).replace("‑", "-")
-    pairs = []
+
+    def neighbours(start: int, end: int) -> set[str]:
+        return {stem(w) for w in words(cleaned[max(0, start - 40):start])[-1:] + words(cleaned[end:end + 40])[:1]}
+
+    found = []
     for match in _NUMBER.finditer(cleaned):
         start, end = match.start(), match.end(1)
         if _CODE_BEFORE.search(cleaned, max(0, start - 2), start) or _CODE_AFTER.match(cleaned, end):
             continue  # part of a name: COVID-19, SARS-CoV-2, IL-6, 2019-nCoV
+        glued = match.group(2) or ""
+        if len(glued) == 1 and glued.islower() and glued not in _UNIT_LETTERS and match.start(2) == end:
+            continue  # a variant's name: 3a, 5b
         unit = (match.group(2) or "").lower()
-        pairs.append(_scaled(match.group(1).replace(",", ""), "" if unit in STOP_WORDS else unit))
-    spelled_words = words(cleaned) if spelled else []
-    for at, word in enumerate(spelled_words):
-        if word in _NUMBER_WORDS:
-            after = spelled_words[at + 1] if at + 1 < len(spelled_words) else ""
-            pairs.append(_scaled(_NUMBER_WORDS[word], after if after in _SCALED_UNITS else ""))
-    return pairs
+        if unit == "percent" or (unit == "per" and cleaned[match.end():match.end() + 5].lower() == " cent"):
+            unit = "%"
+        found.append((*_scaled(match.group(1).replace(",", ""), "" if unit in STOP_WORDS else unit),
+                      neighbours(start, match.end(1))))
+    if spelled:
+        for match in _NUMBER_WORD.finditer(cleaned):
+            after = words(cleaned[match.end():match.end() + 40])[:1]
+            unit = after[0] if after and (after[0] in _SCALED_UNITS or after[0] in _SCALE_WORDS) else ""
+            found.append((*_scaled(_NUMBER_WORDS[match.group(0).lower()], unit), neighbours(*match.span())))
+    return found
 
 
 def is_count(word: str) -> bool:
@@ -156,15 +193,17 @@ def negation_count(text: str) -> int:
 
 
 def negated_words(text: str) -> list[str]:
-    """The words a negation applies to, lower-cased: the first content word after each cue."""
+    """The words a negation applies to, lower-cased: the first content word after each cue, in the same
+    stretch of text between punctuation marks ("data are lacking, particularly in ..." negates no word)."""
     found = []
-    tokens_ = _negation_words(text)
-    for i, word in enumerate(tokens_):
-        if word in _NEGATIONS or word.endswith("n't"):
-            for nxt in tokens_[i + 1:i + 5]:
-                if nxt not in STOP_WORDS and nxt not in _NEGATION_SKIP:
-                    found.append(nxt)
-                    break
+    for stretch in _PUNCTUATION_BREAK.split(text):
+        tokens_ = _negation_words(stretch)
+        for i, word in enumerate(tokens_):
+            if word in _NEGATIONS or word.endswith("n't"):
+                for nxt in tokens_[i + 1:i + 5]:
+                    if nxt not in STOP_WORDS and nxt not in _NEGATION_SKIP:
+                        found.append(nxt)
+                        break
     return found
 
 
@@ -204,19 +243,28 @@ def fact_differences(claim: str, source: str, source_context: str = "",
     disease, gene or vector).
     """
     diffs: list[Difference] = []
-    source_numbers = numbers_with_units(source)
-    source_digits = {v for v, _ in numbers_with_units(source, spelled=False)}
-    claim_digits = {v for v, _ in numbers_with_units(claim, spelled=False)}
-    claim_numbers = numbers_with_units(claim)
-    unmatched_source = [f"{v} {u}".strip() for v, u in source_numbers if v not in {cv for cv, _ in claim_numbers}]
-    for value, unit in claim_numbers:
-        # a digit in the claim must be a digit in the source ("type 2" is not "age two")
-        allowed = source_digits if value in claim_digits else {v for v, _ in source_numbers}
-        if value not in allowed:
+    source_numbers = [(v, u, quantity(v, u)) for v, u, _ in _numbers(source)]
+    source_digits = {quantity(v, u) for v, u, _ in _numbers(source, spelled=False)}
+    spelled_by_source: dict[str, set[str]] = {}  # a number the source spells out -> the words beside it
+    for value, unit, beside in _numbers(source):
+        if quantity(value, unit) not in source_digits:
+            spelled_by_source.setdefault(quantity(value, unit), set()).update(beside)
+    claim_digits = {quantity(v, u): beside for v, u, beside in _numbers(claim, spelled=False)}
+    claim_numbers = [(v, u, quantity(v, u)) for v, u, _ in _numbers(claim)]
+    unmatched_source = [f"{v} {u}".strip() for v, u, q in source_numbers if q not in {cq for _, _, cq in claim_numbers}]
+    for value, unit, amount in claim_numbers:
+        # a digit in the claim stands for a number the source spells out only beside a word the two share
+        # ("only 4 were included" / "only four were included"; "type 2" is not "age two")
+        if amount in claim_digits:
+            beside = spelled_by_source.get(amount, set()) & claim_digits[amount]
+            allowed = source_digits | ({amount} if beside else set())
+        else:
+            allowed = {q for _, _, q in source_numbers}
+        if amount not in allowed:
             diffs.append(Difference(kind="number", claimed=f"{value} {unit}".strip(),
                                     source=", ".join(unmatched_source) or "(not stated)"))
-        elif unit:
-            units = {u for v, u in source_numbers if v == value}
+        elif unit and unit not in _SCALE_WORDS:
+            units = {"" if u in _SCALE_WORDS else u for _, u, q in source_numbers if q == amount}
             if units and "" not in units and unit not in units and stem(unit) not in {stem(u) for u in units}:
                 diffs.append(Difference(kind="unit", claimed=f"{value} {unit}", source=f"{value} {sorted(units)[0]}"))
     said_months = months(source) or months(source_context)  # a date a sentence leaves to its context
@@ -239,7 +287,7 @@ def fact_differences(claim: str, source: str, source_context: str = "",
         if name in context_tokens or (len(parts) > 1 and all(p in context_parts for p in parts)):
             continue
         diffs.append(Difference(kind="name", claimed=name, source=", ".join(source_names) or "(not named)"))
-    units = {u for _, u in claim_numbers}
+    units = {u for _, u, _ in claim_numbers}
     for word in dict.fromkeys(words(claim)):
         term = stem(word)
         if word in units or not any(c.isalpha() for c in word):  # a number ("2.56") is the number rule's

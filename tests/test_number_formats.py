@@ -1,0 +1,75 @@
+"""One quantity written two ways is no difference to the checker; two quantities are one.
+
+Property tests over generated numbers: a claim that restates its source with the number in another
+format (digits or words, thousands separators, a scale word, "%" or "percent", another date order) must
+raise no number or date difference, and a claim with another number must raise one.
+"""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from assistant.check.facts import fact_differences
+
+_WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine", 10: "ten",
+          11: "eleven", 12: "twelve", 20: "twenty", 30: "thirty", 40: "forty", 50: "fifty"}
+_MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December"]
+_FRAMES = ["Only {} patients were enrolled in the trial.", "The survey reached {} health care workers in Wuhan.",
+           "In total, {} samples tested positive for the virus."]
+
+FACT_KINDS = ("number", "date", "unit")
+
+
+def _kinds(claim: str, source: str) -> list[str]:
+    return [d.kind for d in fact_differences(claim, source) if d.kind in FACT_KINDS]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(sorted(_WORDS)), st.sampled_from(_FRAMES), st.booleans())
+def test_a_count_in_digits_or_in_words_is_one_count(value: int, frame: str, digits_in_claim: bool) -> None:
+    digits, spelled = frame.format(value), frame.format(_WORDS[value])
+    claim, source = (digits, spelled) if digits_in_claim else (spelled, digits)
+    assert _kinds(claim, source) == []
+    other = next(v for v in sorted(_WORDS) if v != value)
+    assert "number" in _kinds(frame.format(other) if digits_in_claim else frame.format(_WORDS[other]), source)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(min_value=1000, max_value=999_999_999), st.sampled_from(_FRAMES))
+def test_thousands_separators_do_not_change_a_number(value: int, frame: str) -> None:
+    assert _kinds(frame.format(f"{value:,}"), frame.format(str(value))) == []
+    assert "number" in _kinds(frame.format(f"{value + 1:,}"), frame.format(str(value)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(min_value=1, max_value=999), st.integers(min_value=0, max_value=9),
+       st.sampled_from([("thousand", 1_000), ("million", 1_000_000), ("billion", 1_000_000_000)]))
+def test_a_scale_word_is_multiplied_out(whole: int, tenth: int, scale: tuple[str, int]) -> None:
+    word, factor = scale
+    written = f"{whole}.{tenth}" if tenth else str(whole)
+    amount = (whole * 10 + tenth) * factor // 10
+    source = f"The program cost {written} {word} dollars in its first year."
+    assert _kinds(f"The program cost {amount:,} dollars in its first year.", source) == []
+    assert _kinds(f"The program cost ${amount:,} in its first year.", source) == []
+    assert "number" in _kinds(f"The program cost {amount + factor:,} dollars in its first year.", source)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(min_value=1, max_value=99), st.integers(min_value=0, max_value=9),
+       st.sampled_from(["%", " percent", " per cent"]), st.sampled_from(["%", " percent", " per cent"]))
+def test_a_percentage_in_any_spelling_is_one_percentage(whole: int, tenth: int, one: str, other: str) -> None:
+    value = f"{whole}.{tenth}" if tenth else str(whole)
+    assert _kinds(f"Of the patients, {value}{one} were women.", f"Of the patients, {value}{other} were women.") == []
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(min_value=1, max_value=28), st.integers(min_value=0, max_value=11),
+       st.integers(min_value=1990, max_value=2030))
+def test_a_date_in_either_order_is_one_date(day: int, month: int, year: int) -> None:
+    name = _MONTHS[month]
+    source = f"The first case was reported on {day} {name} {year} in the city."
+    assert _kinds(f"The first case was reported on {name} {day}, {year} in the city.", source) == []
+    later = _MONTHS[(month + 1) % 12]
+    assert "date" in _kinds(f"The first case was reported on {day} {later} {year} in the city.", source)
