@@ -43,6 +43,29 @@ def stem(word: str) -> str:
     return _stemmer.stemWord(word)
 
 
+# Medical words of Greek roots spelled the British way that breame's list lacks (haematopoietic, oedema,
+# ischaemia): their American spelling drops the a or o of "ae" / "oe".
+_BRITISH_ROOTS = re.compile(r"^haem|aemi(?=[ac])|^(?:oed|oes|foet|paed|aetio|anaes|gynaec|faec)|oea$")
+
+
+@lru_cache(maxsize=200_000)
+def american_spelling(word: str) -> str:
+    """The American spelling of a lower-case word written the British way (haemophilia -> hemophilia,
+    tumour -> tumor, randomised -> randomized; breame's list of 3,400 words, then the Greek roots of
+    ``_BRITISH_ROOTS``); any other word unchanged. For telling one word in two spellings from two words."""
+    from breame.spelling import get_american_spelling  # a 140 kB table, loaded on first use
+
+    spelled = get_american_spelling(word)
+    if spelled != word:
+        return spelled
+    return _BRITISH_ROOTS.sub(lambda m: m.group(0).replace("ae", "e").replace("oe", "e"), word)
+
+
+def spelling_stem(word: str) -> str:
+    """``stem`` of the word's American spelling: one stem for "haemophilia" and "hemophilia"."""
+    return stem(american_spelling(word))
+
+
 def _expand(word: str) -> list[str]:
     # "AAV-PHP.eB" or "CRISPR-Cas9" also match their parts; "4.7" stays whole.
     if any(sep in word for sep in "-'.") and not word.replace(".", "").isdigit():

@@ -14,6 +14,7 @@ from assistant.check.support import (
     swapped_names,
 )
 from assistant.index.word_vectors import WordVectors
+from assistant.lexical import american_spelling
 from assistant.models import Difference, Sentence
 
 
@@ -206,3 +207,21 @@ def test_a_decimal_number_is_compared_as_a_number_not_as_a_rare_word() -> None:
     diffs = fact_differences("The reproduction number was estimated at 2.56 in January.",
                              "The reproduction number was estimated at 2.49 in January.")
     assert [(d.kind, d.claimed, d.source) for d in diffs] == [("number", "2.56", "2.49")]
+
+
+def test_one_word_in_british_and_american_spelling_is_not_a_swap() -> None:
+    assert american_spelling("haemophilia") == "hemophilia" and american_spelling("tumour") == "tumor"
+    assert american_spelling("haematopoietic") == "hematopoietic"  # a Greek root breame's list lacks
+    assert american_spelling("oedema") == "edema" and american_spelling("septicaemia") == "septicemia"
+    assert american_spelling("aerosol") == "aerosol" and american_spelling("gene") == "gene"
+    claim = _vectors(["haemophilia", "patients"], [[1, 0.1], [0, 1]])
+    source = _vectors(["hemophilia", "patients"], [[1, 0], [0, 1]])
+    assert swapped_names("Roctavian treats haemophilia patients.", "Roctavian treats hemophilia patients.", claim,
+                         source) == []
+    assert not [d for d in fact_differences("The haematopoietic stem cells were collected.",
+                                            "The hematopoietic stem cells were collected.") if d.kind == "name"]
+    # a field term swapped for another is still one
+    claim = _vectors(["leukaemia", "patients"], [[1, 0.1], [0, 1]])
+    source = _vectors(["hemophilia", "patients"], [[1, 0], [0, 1]])
+    assert [d.kind for d in swapped_names("It treats leukaemia patients.", "It treats hemophilia patients.", claim,
+                                          source)] == ["term"]

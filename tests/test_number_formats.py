@@ -1,8 +1,8 @@
-"""One quantity written two ways is no difference to the checker; two quantities are one.
+"""One quantity written two ways is no difference to the checker; two quantities are two.
 
 Property tests over generated numbers: a claim that restates its source with the number in another
-format (digits or words, thousands separators, a scale word, "%" or "percent", another date order) must
-raise no number or date difference, and a claim with another number must raise one.
+format (digits or words, thousands separators, a scale word, "%" or "percent", a share in words, another
+date order) must raise no number or date difference, and a claim with another number must raise one.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.check.facts import fact_differences
+from assistant.check.facts import fact_differences, shares
 
 _WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine", 10: "ten",
           11: "eleven", 12: "twelve", 20: "twenty", 30: "thirty", 40: "forty", 50: "fifty"}
@@ -73,3 +73,34 @@ def test_a_date_in_either_order_is_one_date(day: int, month: int, year: int) -> 
     assert _kinds(f"The first case was reported on {name} {day}, {year} in the city.", source) == []
     later = _MONTHS[(month + 1) % 12]
     assert "date" in _kinds(f"The first case was reported on {day} {later} {year} in the city.", source)
+
+
+_SHARES = [("half", 50.0), ("a third", 100 / 3), ("two-thirds", 200 / 3), ("a quarter", 25.0),
+           ("three quarters", 75.0), ("one in four", 25.0), ("one in 10", 10.0)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(_SHARES), st.floats(min_value=-2.0, max_value=2.0), st.booleans())
+def test_a_share_in_words_is_its_percentage_give_or_take_rounding(share: tuple[str, float], off: float,
+                                                                 words_in_claim: bool) -> None:
+    phrase, percent = share
+    in_words = f"Of the workers, {phrase} were women."
+    in_digits = f"Of the workers, {percent + off:.1f}% were women."
+    claim, source = (in_words, in_digits) if words_in_claim else (in_digits, in_words)
+    assert _kinds(claim, source) == []
+    far = f"Of the workers, {(percent + 20) % 100:.1f}% were women."
+    assert "number" in (_kinds(in_words, far) if words_in_claim else _kinds(far, in_words))
+
+
+def test_a_share_needs_a_percentage_to_be_checked_against() -> None:
+    # no percentage or share in the source: "half" restates a count the checker cannot divide
+    assert _kinds("Half of the 120 samples came from Wuhan.", "Of the 120 samples, 60 came from Wuhan.") == []
+    # the numbers inside a share are not counts, and "two and a half" is no share
+    assert _kinds("One in four children was infected.", "Of the children, 25.3% were infected.") == []
+    assert _kinds("It took two and a half years.", "It took two and a half years.") == []
+
+
+def test_an_ordinal_or_a_compound_is_no_share() -> None:
+    assert shares("the third patient, the first quarter of 2020, a third-generation assay, its half-life") == []
+    assert [p for p, _ in shares("Half of them, a third, two-thirds, one in 10")] == \
+        ["Half", "a third", "two-thirds", "one in 10"]

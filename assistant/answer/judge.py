@@ -28,8 +28,10 @@ from assistant.patterns import DIRECTION_PAIRS
 
 JUDGE_FILE = Path(__file__).with_name("judge.json")
 # claim-3: numbers compared as quantities (94 million = 94,000,000; "4" for "four" beside a shared word),
-# a letter glued to a number (3a) names a variant, a negation stops at punctuation
-FEATURE_VERSION = "qa-2+claim-3"
+# a letter glued to a number (3a) names a variant, a negation stops at punctuation; claim-4: a word in
+# British spelling is the same word in American spelling (haemophilia / hemophilia), a share in words is
+# a percentage (half / 50%)
+FEATURE_VERSION = "qa-2+claim-4"
 RETRAIN_HINT = "retrain it with `scripts/assistant train-judge`"
 LOW_ALIGNMENT = 0.55  # a question word whose best match is below this cosine is "not said" by the sentence
 

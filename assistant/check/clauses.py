@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 
 from assistant.check.facts import Vocabulary, names, opposite_word, tokens
-from assistant.lexical import STOP_WORDS, is_specialised, stem
+from assistant.lexical import STOP_WORDS, is_specialised, spelling_stem
 from assistant.models import Difference
 from assistant.patterns import DIRECTION_PAIRS
 
@@ -61,7 +61,7 @@ def clauses(text: str) -> list[Clause]:
         if part and len(tokens(part)) >= MIN_CLAUSE_TOKENS:
             words = _words(part)
             found.append(Clause(part.strip(), words,
-                                frozenset(stem(w) for w in words if w not in STOP_WORDS and len(w) > 1)))
+                                frozenset(spelling_stem(w) for w in words if w not in STOP_WORDS and len(w) > 1)))
     return found
 
 
@@ -74,7 +74,7 @@ def role_terms(text: str, vocabulary: Vocabulary = Vocabulary()) -> set[str]:
 def match_clauses(claim: list[Clause], source: list[Clause], left_out: set[str]) -> dict[int, int]:
     """Claim clause -> the source clause saying the same around it (content words shared, ``left_out``
     not counted); clauses without a clear match are left out, and nothing when two claim the same one."""
-    skipped = {stem(w) for w in left_out}
+    skipped = {spelling_stem(w) for w in left_out}
     matched = {}
     for i, clause in enumerate(claim):
         frame = clause.frame - skipped

@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from assistant.lexical import STOP_WORDS, is_specialised, key_stems, stem, words
+from assistant.lexical import STOP_WORDS, is_specialised, key_stems, spelling_stem, stem, words
 from assistant.models import Difference
 from assistant.patterns import MONTHS, OPPOSITES, REFERENCE_MARK
 
@@ -35,6 +35,16 @@ _NUMBER_WORDS = {"two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
                  "forty": "40", "fifty": "50", "hundred": "100"}
 
 # Units that are a multiple of another: a paraphrase may say "three decades" for "30 years".
+# Shares said in words, as percentages: "half", "two-thirds", "a quarter", "one in four". Compared with a
+# percentage within FRACTION_TOLERANCE points, as words round ("just over three-quarters" for 76.7%).
+# A third, quarter, fifth or tenth needs a count before it (not "the third patient", "the first quarter"),
+# and none may start a compound ("a third-generation assay", "half-life").
+_FRACTIONS = {"half": 50.0, "third": 100 / 3, "thirds": 100 / 3, "quarter": 25.0, "quarters": 25.0, "fifth": 20.0,
+              "fifths": 20.0, "tenth": 10.0, "tenths": 10.0}
+_FRACTION = re.compile(r"\b(?:(a|one|two|three|four)[\s-]+(?=[a-z]+\b(?!-))|(?=half\b(?!-)))"
+                       r"(half|thirds?|quarters?|fifths?|tenths?)\b(?!-)|"
+                       r"\b(?:one|1) in (two|three|four|five|six|seven|eight|nine|ten|\d+)\b", re.I)
+FRACTION_TOLERANCE = 2.5
 _SCALED_UNITS = {"decade": (10, "years"), "decades": (10, "years"), "dozen": (12, ""), "dozens": (12, "")}
 # Scale words are kept as a number's unit ("2.1 million"), for display, and multiplied out for comparison,
 # so that "94 million" and "94,000,000" are one quantity.
@@ -80,6 +90,10 @@ def numbers_with_units(text: str, spelled: bool = True) -> list[tuple[str, str]]
     return [(value, unit) for value, unit, _ in _numbers(text, spelled)]
 
 
+def _near_share(percent: float, shares_: list[float]) -> bool:
+    return any(abs(percent - share) <= FRACTION_TOLERANCE for share in shares_)
+
+
 def quantity(value: str, unit: str) -> str:
     """A number with its scale word multiplied out, for comparison: ('2.1', 'million') -> '2100000'."""
     if unit not in _SCALE_WORDS:
@@ -91,6 +105,24 @@ def quantity(value: str, unit: str) -> str:
     return str(int(scaled)) if scaled == scaled.to_integral_value() else str(scaled.normalize())
 
 
+def shares(text: str) -> list[tuple[str, float]]:
+    """Shares a text says in words, as (phrase, percentage): "two-thirds" -> 66.7, "one in four" -> 25;
+    not the half of "two and a half"."""
+    found = []
+    for match in _FRACTION.finditer(text):
+        if match.group(2):
+            count = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4}.get((match.group(1) or "a").lower(), 1)
+            if match.group(2).lower() == "half" and (count > 1 or text[:match.start()].lower().endswith("and ")):
+                continue  # "two and a half years" is no share
+            found.append((match.group(0), count * _FRACTIONS[match.group(2).lower()]))
+        else:
+            base = match.group(3).lower()
+            whole = float(base) if base.isdigit() else float(_NUMBER_WORDS.get(base, 0))
+            if whole > 0:
+                found.append((match.group(0), 100 / whole))
+    return found
+
+
 def _numbers(text: str, spelled: bool = True) -> list[tuple[str, str, set[str]]]:
     """``numbers_with_units``'s pairs, each with the stems of the words just before and after it."""
     cleaned = REFERENCE_MARK.sub(" ", unicodedata.normalize("NFKC", text)).replace("‑", "-")
@@ -99,10 +131,17 @@ def _numbers(text: str, spelled: bool = True) -> list[tuple[str, str, set[str]]]
         return {stem(w) for w in words(cleaned[max(0, start - 40):start])[-1:] + words(cleaned[end:end + 40])[:1]}
 
     found = []
+    in_shares = [m.span() for m in _FRACTION.finditer(cleaned)]  # "one in 4", "three quarters": ``shares``'
+
+    def in_share(start: int, end: int) -> bool:
+        return any(a <= start and end <= b for a, b in in_shares)
+
     for match in _NUMBER.finditer(cleaned):
         start, end = match.start(), match.end(1)
         if _CODE_BEFORE.search(cleaned, max(0, start - 2), start) or _CODE_AFTER.match(cleaned, end):
             continue  # part of a name: COVID-19, SARS-CoV-2, IL-6, 2019-nCoV
+        if in_share(start, end):
+            continue
         glued = match.group(2) or ""
         if len(glued) == 1 and glued.islower() and glued not in _UNIT_LETTERS and match.start(2) == end:
             continue  # a variant's name: 3a, 5b
@@ -113,6 +152,8 @@ def _numbers(text: str, spelled: bool = True) -> list[tuple[str, str, set[str]]]
                       neighbours(start, match.end(1))))
     if spelled:
         for match in _NUMBER_WORD.finditer(cleaned):
+            if in_share(*match.span()):
+                continue
             after = words(cleaned[match.end():match.end() + 40])[:1]
             unit = after[0] if after and (after[0] in _SCALED_UNITS or after[0] in _SCALE_WORDS) else ""
             found.append((*_scaled(_NUMBER_WORDS[match.group(0).lower()], unit), neighbours(*match.span())))
@@ -251,6 +292,7 @@ def fact_differences(claim: str, source: str, source_context: str = "",
             spelled_by_source.setdefault(quantity(value, unit), set()).update(beside)
     claim_digits = {quantity(v, u): beside for v, u, beside in _numbers(claim, spelled=False)}
     claim_numbers = [(v, u, quantity(v, u)) for v, u, _ in _numbers(claim)]
+    source_shares = [share for _, share in shares(source)]
     unmatched_source = [f"{v} {u}".strip() for v, u, q in source_numbers if q not in {cq for _, _, cq in claim_numbers}]
     for value, unit, amount in claim_numbers:
         # a digit in the claim stands for a number the source spells out only beside a word the two share
@@ -260,19 +302,25 @@ def fact_differences(claim: str, source: str, source_context: str = "",
             allowed = source_digits | ({amount} if beside else set())
         else:
             allowed = {q for _, _, q in source_numbers}
-        if amount not in allowed:
+        if amount not in allowed and not (unit == "%" and _near_share(float(amount), source_shares)):
             diffs.append(Difference(kind="number", claimed=f"{value} {unit}".strip(),
                                     source=", ".join(unmatched_source) or "(not stated)"))
         elif unit and unit not in _SCALE_WORDS:
             units = {"" if u in _SCALE_WORDS else u for _, u, q in source_numbers if q == amount}
             if units and "" not in units and unit not in units and stem(unit) not in {stem(u) for u in units}:
                 diffs.append(Difference(kind="unit", claimed=f"{value} {unit}", source=f"{value} {sorted(units)[0]}"))
+    # a share the claim says in words must be near a percentage or share of the source, when it gives any
+    source_percents = [float(q) for _, u, q in source_numbers if u == "%"] + source_shares
+    for phrase, share in shares(claim):
+        if source_percents and not _near_share(share, source_percents):
+            diffs.append(Difference(kind="number", claimed=phrase, source=", ".join(
+                [f"{v}%" for v, u, _ in source_numbers if u == "%"] + [p for p, _ in shares(source)])))
     said_months = months(source) or months(source_context)  # a date a sentence leaves to its context
     for month in sorted(months(claim) - said_months):
         diffs.append(Difference(kind="date", claimed=_FULL_MONTHS[month],
                                 source=", ".join(_FULL_MONTHS[m] for m in sorted(said_months)) or "(not stated)"))
     context_tokens = set(tokens(f"{source} {source_context}"))
-    context_stems = {stem(w) for w in words(f"{source} {source_context}")}
+    context_stems = {spelling_stem(w) for w in words(f"{source} {source_context}")}
     claim_names = names(claim, vocabulary)
     source_names = sorted(names(source, vocabulary) - claim_names)
     context_parts = {p for t in context_tokens for p in re.split(r"-", t) if p}
@@ -289,7 +337,7 @@ def fact_differences(claim: str, source: str, source_context: str = "",
         diffs.append(Difference(kind="name", claimed=name, source=", ".join(source_names) or "(not named)"))
     units = {u for _, u, _ in claim_numbers}
     for word in dict.fromkeys(words(claim)):
-        term = stem(word)
+        term = spelling_stem(word)
         if word in units or not any(c.isalpha() for c in word):  # a number ("2.56") is the number rule's
             continue
         if (word not in STOP_WORDS and term not in context_stems and word not in {n.lower() for n in claim_names}

@@ -42,7 +42,7 @@ from assistant.check.facts import (
 from assistant.index.embedding import Embedder
 from assistant.index.store import LoadedIndex
 from assistant.index.word_vectors import WordVectors
-from assistant.lexical import is_specialised, stem
+from assistant.lexical import american_spelling, is_specialised, spelling_stem, stem
 from assistant.models import Difference, Sentence
 
 SHORTLIST = 8  # closest sentences the judge reads per claim and document set
@@ -198,17 +198,17 @@ def swapped_names(claim: str, source: str, claim_words: WordVectors, source_word
     if not claim_words.words or not source_words.words:
         return list(found.values())
     cosines = claim_words.vectors @ source_words.vectors.T
-    claim_stems, source_stems = {stem(t) for t in claim_tokens}, {stem(t) for t in source_tokens}
+    claim_stems, source_stems = ({spelling_stem(t) for t in side} for side in (claim_tokens, source_tokens))
 
     def term(word: str, written: dict[str, str]) -> bool:
         return word in written or is_specialised(word)
 
     for row, word in enumerate(claim_words.words):
-        if word in found or word in source_tokens or stem(word) in source_stems or not term(word, claim_names):
+        if word in found or word in source_tokens or spelling_stem(word) in source_stems or not term(word, claim_names):
             continue
         column = int(np.argmax(cosines[row]))
         other = source_words.words[column]
-        if (term(other, source_names) and other not in claim_tokens and stem(other) not in claim_stems
+        if (term(other, source_names) and other not in claim_tokens and spelling_stem(other) not in claim_stems
                 and cosines[row, column] >= threshold and not _same_root(word, other)
                 and not _abbreviates(claim_names.get(word, word), source_names.get(other, other))):
             found[word] = Difference(kind="term", claimed=claim_names.get(word, word),
@@ -289,8 +289,9 @@ def aligned_negation(claim: str, source: str, claim_words: WordVectors, source_w
 
 
 def _same_root(a: str, b: str, prefix: int = 5) -> bool:
-    """Two forms of one word (Iceland / Icelandic, Directorate / Directorate-General): one holds the other,
-    or they share their first ``prefix`` letters."""
+    """Two forms of one word (Iceland / Icelandic, Directorate / Directorate-General, haemophilia / hemophilia):
+    in their American spellings, one holds the other, or they share their first ``prefix`` letters."""
+    a, b = american_spelling(a), american_spelling(b)
     return a in b or b in a or (len(a) >= prefix and len(b) >= prefix and a[:prefix] == b[:prefix])
 
 
