@@ -34,7 +34,6 @@ _NUMBER_WORDS = {"two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
                  "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "twenty": "20", "thirty": "30",
                  "forty": "40", "fifty": "50", "hundred": "100"}
 
-# Units that are a multiple of another: a paraphrase may say "three decades" for "30 years".
 # Shares said in words, as percentages: "half", "two-thirds", "a quarter", "one in four". Compared with a
 # percentage within FRACTION_TOLERANCE points, as words round ("just over three-quarters" for 76.7%).
 # A third, quarter, fifth or tenth needs a count before it (not "the third patient", "the first quarter"),
@@ -45,6 +44,7 @@ _FRACTION = re.compile(r"\b(?:(a|one|two|three|four)[\s-]+(?=[a-z]+\b(?!-))|(?=h
                        r"(half|thirds?|quarters?|fifths?|tenths?)\b(?!-)|"
                        r"\b(?:one|1) in (two|three|four|five|six|seven|eight|nine|ten|\d+)\b", re.I)
 FRACTION_TOLERANCE = 2.5
+# Units that are a multiple of another: a paraphrase may say "three decades" for "30 years".
 _SCALED_UNITS = {"decade": (10, "years"), "decades": (10, "years"), "dozen": (12, ""), "dozens": (12, "")}
 # Scale words are kept as a number's unit ("2.1 million"), for display, and multiplied out for comparison,
 # so that "94 million" and "94,000,000" are one quantity.
@@ -90,8 +90,13 @@ def numbers_with_units(text: str, spelled: bool = True) -> list[tuple[str, str]]
     return [(value, unit) for value, unit, _ in _numbers(text, spelled)]
 
 
-def _near_share(percent: float, shares_: list[float]) -> bool:
-    return any(abs(percent - share) <= FRACTION_TOLERANCE for share in shares_)
+def _near_share(percent: str, shares_: list[float]) -> bool:
+    """Whether a percentage ("76.7") is within FRACTION_TOLERANCE points of one of ``shares_``."""
+    try:
+        value = float(percent)
+    except ValueError:  # "1.2.3": a version, not a percentage
+        return False
+    return any(abs(value - share) <= FRACTION_TOLERANCE for share in shares_)
 
 
 def quantity(value: str, unit: str) -> str:
@@ -131,7 +136,7 @@ def _numbers(text: str, spelled: bool = True) -> list[tuple[str, str, set[str]]]
         return {stem(w) for w in words(cleaned[max(0, start - 40):start])[-1:] + words(cleaned[end:end + 40])[:1]}
 
     found = []
-    in_shares = [m.span() for m in _FRACTION.finditer(cleaned)]  # "one in 4", "three quarters": ``shares``'
+    in_shares = [m.span() for m in _FRACTION.finditer(cleaned)]  # "one in 4", "three quarters" (``shares``)
 
     def in_share(start: int, end: int) -> bool:
         return any(a <= start and end <= b for a, b in in_shares)
@@ -284,12 +289,13 @@ def fact_differences(claim: str, source: str, source_context: str = "",
     disease, gene or vector).
     """
     diffs: list[Difference] = []
-    source_numbers = [(v, u, quantity(v, u)) for v, u, _ in _numbers(source)]
+    read = _numbers(source)
+    source_numbers = [(v, u, quantity(v, u)) for v, u, _ in read]
     source_digits = {quantity(v, u) for v, u, _ in _numbers(source, spelled=False)}
     spelled_by_source: dict[str, set[str]] = {}  # a number the source spells out -> the words beside it
-    for value, unit, beside in _numbers(source):
-        if quantity(value, unit) not in source_digits:
-            spelled_by_source.setdefault(quantity(value, unit), set()).update(beside)
+    for (_, _, amount), (_, _, beside) in zip(source_numbers, read):
+        if amount not in source_digits:
+            spelled_by_source.setdefault(amount, set()).update(beside)
     claim_digits = {quantity(v, u): beside for v, u, beside in _numbers(claim, spelled=False)}
     claim_numbers = [(v, u, quantity(v, u)) for v, u, _ in _numbers(claim)]
     source_shares = [share for _, share in shares(source)]
@@ -302,7 +308,7 @@ def fact_differences(claim: str, source: str, source_context: str = "",
             allowed = source_digits | ({amount} if beside else set())
         else:
             allowed = {q for _, _, q in source_numbers}
-        if amount not in allowed and not (unit == "%" and _near_share(float(amount), source_shares)):
+        if amount not in allowed and not (unit == "%" and _near_share(amount, source_shares)):
             diffs.append(Difference(kind="number", claimed=f"{value} {unit}".strip(),
                                     source=", ".join(unmatched_source) or "(not stated)"))
         elif unit and unit not in _SCALE_WORDS:
@@ -310,9 +316,10 @@ def fact_differences(claim: str, source: str, source_context: str = "",
             if units and "" not in units and unit not in units and stem(unit) not in {stem(u) for u in units}:
                 diffs.append(Difference(kind="unit", claimed=f"{value} {unit}", source=f"{value} {sorted(units)[0]}"))
     # a share the claim says in words must be near a percentage or share of the source, when it gives any
-    source_percents = [float(q) for _, u, q in source_numbers if u == "%"] + source_shares
+    source_percents = [q for _, u, q in source_numbers if u == "%"]
     for phrase, share in shares(claim):
-        if source_percents and not _near_share(share, source_percents):
+        if (source_percents or source_shares) and not (
+                any(_near_share(q, [share]) for q in source_percents) or _near_share(str(share), source_shares)):
             diffs.append(Difference(kind="number", claimed=phrase, source=", ".join(
                 [f"{v}%" for v, u, _ in source_numbers if u == "%"] + [p for p, _ in shares(source)])))
     said_months = months(source) or months(source_context)  # a date a sentence leaves to its context
