@@ -104,3 +104,8 @@ def test_an_ordinal_or_a_compound_is_no_share() -> None:
     assert shares("the third patient, the first quarter of 2020, a third-generation assay, its half-life") == []
     assert [p for p, _ in shares("Half of them, a third, two-thirds, one in 10")] == \
         ["Half", "a third", "two-thirds", "one in 10"]
+
+
+def test_a_percentage_that_is_no_number_is_no_share() -> None:
+    # "1.2.3" reads as one number token; it is compared as written, never as a share
+    assert _kinds("Release 1.2.3% of them.", "Half of them.") == ["number"]
