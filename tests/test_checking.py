@@ -121,6 +121,9 @@ def test_one_quantity_written_two_ways_is_no_difference() -> None:
     # a digit stands for a number the source spells out when a word beside them is the same
     assert fact_differences("Only 4 studies were included.", "Only four studies were included.") == []
     assert fact_differences("The 5 hit drugs were VGCC inhibitors.", "The five hit drugs were VGCC inhibitors.") == []
+    # each digit by the words beside it: the count of groups is the source's "two", the weeks are not said
+    assert [(d.kind, d.claimed) for d in fact_differences("2 groups were compared over 2 weeks.",
+                                                          "Two groups were compared.")] == [("number", "2 weeks")]
     # but a label is not a count said elsewhere: "type 2" is not "age two"
     assert "number" in [d.kind for d in fact_differences("It treats type 2 disease.", "It treats children before age two.")]
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import NamedTuple
 
 from assistant.lexical import STOP_WORDS, is_specialised, key_stems, spelling_stem, stem, words
 from assistant.models import Difference
@@ -87,16 +89,20 @@ def normalize_text(text: str) -> str:
 def numbers_with_units(text: str, spelled: bool = True) -> list[tuple[str, str]]:
     """(value, unit) pairs: '2.1 million dollars' -> ('2.1', 'million'), 'three decades' -> ('30', 'years');
     with ``spelled``, number words count too ('two' -> ('2', ''))."""
-    return [(value, unit) for value, unit, _ in _numbers(text, spelled)]
+    return [(n.value, n.unit) for n in _numbers(text) if spelled or not n.spelled]
 
 
-def _near_share(percent: str, shares_: list[float]) -> bool:
-    """Whether a percentage ("76.7") is within FRACTION_TOLERANCE points of one of ``shares_``."""
+def _percentage(value: str) -> float | None:
+    """A percentage's value ("76.7" -> 76.7), or None for a token that is no number ("1.2.3", a version)."""
     try:
-        value = float(percent)
-    except ValueError:  # "1.2.3": a version, not a percentage
-        return False
-    return any(abs(value - share) <= FRACTION_TOLERANCE for share in shares_)
+        return float(value)
+    except ValueError:
+        return None
+
+
+def _near(percent: float | None, others: Sequence[float]) -> bool:
+    """Whether ``percent`` is within FRACTION_TOLERANCE points of one of ``others``."""
+    return percent is not None and any(abs(percent - other) <= FRACTION_TOLERANCE for other in others)
 
 
 def quantity(value: str, unit: str) -> str:
@@ -128,19 +134,27 @@ def shares(text: str) -> list[tuple[str, float]]:
     return found
 
 
-def _numbers(text: str, spelled: bool = True) -> list[tuple[str, str, set[str]]]:
-    """``numbers_with_units``'s pairs, each with the stems of the words just before and after it."""
+class _Number(NamedTuple):
+    value: str
+    unit: str
+    amount: str  # ``quantity``: the value with its scale word multiplied out
+    beside: frozenset[str]  # stems of the words just before and after it
+    spelled: bool  # written as a word ("four"), not in digits
+
+
+def _numbers(text: str) -> list[_Number]:
+    """The numbers of ``numbers_with_units``, digits first, each with what comparing them needs."""
     cleaned = REFERENCE_MARK.sub(" ", unicodedata.normalize("NFKC", text)).replace("‑", "-")
-
-    def neighbours(start: int, end: int) -> set[str]:
-        return {stem(w) for w in words(cleaned[max(0, start - 40):start])[-1:] + words(cleaned[end:end + 40])[:1]}
-
-    found = []
     in_shares = [m.span() for m in _FRACTION.finditer(cleaned)]  # "one in 4", "three quarters" (``shares``)
+
+    def number(value_unit: tuple[str, str], start: int, end: int, spelled: bool) -> _Number:
+        beside = words(cleaned[max(0, start - 40):start])[-1:] + words(cleaned[end:end + 40])[:1]
+        return _Number(*value_unit, quantity(*value_unit), frozenset(stem(w) for w in beside), spelled)
 
     def in_share(start: int, end: int) -> bool:
         return any(a <= start and end <= b for a, b in in_shares)
 
+    found = []
     for match in _NUMBER.finditer(cleaned):
         start, end = match.start(), match.end(1)
         if _CODE_BEFORE.search(cleaned, max(0, start - 2), start) or _CODE_AFTER.match(cleaned, end):
@@ -150,18 +164,17 @@ def _numbers(text: str, spelled: bool = True) -> list[tuple[str, str, set[str]]]
         glued = match.group(2) or ""
         if len(glued) == 1 and glued.islower() and glued not in _UNIT_LETTERS and match.start(2) == end:
             continue  # a variant's name: 3a, 5b
-        unit = (match.group(2) or "").lower()
+        unit = glued.lower()
         if unit == "percent" or (unit == "per" and cleaned[match.end():match.end() + 5].lower() == " cent"):
             unit = "%"
-        found.append((*_scaled(match.group(1).replace(",", ""), "" if unit in STOP_WORDS else unit),
-                      neighbours(start, match.end(1))))
-    if spelled:
-        for match in _NUMBER_WORD.finditer(cleaned):
-            if in_share(*match.span()):
-                continue
-            after = words(cleaned[match.end():match.end() + 40])[:1]
-            unit = after[0] if after and (after[0] in _SCALED_UNITS or after[0] in _SCALE_WORDS) else ""
-            found.append((*_scaled(_NUMBER_WORDS[match.group(0).lower()], unit), neighbours(*match.span())))
+        found.append(number(_scaled(match.group(1).replace(",", ""), "" if unit in STOP_WORDS else unit),
+                            start, end, spelled=False))
+    for match in _NUMBER_WORD.finditer(cleaned):
+        if in_share(*match.span()):
+            continue
+        after = words(cleaned[match.end():match.end() + 40])[:1]
+        unit = after[0] if after and (after[0] in _SCALED_UNITS or after[0] in _SCALE_WORDS) else ""
+        found.append(number(_scaled(_NUMBER_WORDS[match.group(0).lower()], unit), *match.span(), spelled=True))
     return found
 
 
@@ -289,39 +302,39 @@ def fact_differences(claim: str, source: str, source_context: str = "",
     disease, gene or vector).
     """
     diffs: list[Difference] = []
-    read = _numbers(source)
-    source_numbers = [(v, u, quantity(v, u)) for v, u, _ in read]
-    source_digits = {quantity(v, u) for v, u, _ in _numbers(source, spelled=False)}
+    source_numbers, claim_numbers = _numbers(source), _numbers(claim)
+    source_digits = {n.amount for n in source_numbers if not n.spelled}
     spelled_by_source: dict[str, set[str]] = {}  # a number the source spells out -> the words beside it
-    for (_, _, amount), (_, _, beside) in zip(source_numbers, read):
-        if amount not in source_digits:
-            spelled_by_source.setdefault(amount, set()).update(beside)
-    claim_digits = {quantity(v, u): beside for v, u, beside in _numbers(claim, spelled=False)}
-    claim_numbers = [(v, u, quantity(v, u)) for v, u, _ in _numbers(claim)]
-    source_shares = [share for _, share in shares(source)]
-    unmatched_source = [f"{v} {u}".strip() for v, u, q in source_numbers if q not in {cq for _, _, cq in claim_numbers}]
-    for value, unit, amount in claim_numbers:
+    for n in source_numbers:
+        if n.amount not in source_digits:
+            spelled_by_source.setdefault(n.amount, set()).update(n.beside)
+    source_shares = shares(source)
+    source_percents = [_percentage(n.amount) for n in source_numbers if n.unit == "%"]
+    said = {n.amount for n in claim_numbers}
+    unmatched_source = [f"{n.value} {n.unit}".strip() for n in source_numbers if n.amount not in said]
+    for n in claim_numbers:
         # a digit in the claim stands for a number the source spells out only beside a word the two share
         # ("only 4 were included" / "only four were included"; "type 2" is not "age two")
-        if amount in claim_digits:
-            beside = spelled_by_source.get(amount, set()) & claim_digits[amount]
-            allowed = source_digits | ({amount} if beside else set())
+        if n.spelled:
+            allowed = {m.amount for m in source_numbers}
         else:
-            allowed = {q for _, _, q in source_numbers}
-        if amount not in allowed and not (unit == "%" and _near_share(amount, source_shares)):
-            diffs.append(Difference(kind="number", claimed=f"{value} {unit}".strip(),
+            allowed = source_digits | ({n.amount} if spelled_by_source.get(n.amount, set()) & n.beside else set())
+        if n.amount not in allowed and not (
+                n.unit == "%" and _near(_percentage(n.amount), [share for _, share in source_shares])):
+            diffs.append(Difference(kind="number", claimed=f"{n.value} {n.unit}".strip(),
                                     source=", ".join(unmatched_source) or "(not stated)"))
-        elif unit and unit not in _SCALE_WORDS:
-            units = {"" if u in _SCALE_WORDS else u for _, u, q in source_numbers if q == amount}
-            if units and "" not in units and unit not in units and stem(unit) not in {stem(u) for u in units}:
-                diffs.append(Difference(kind="unit", claimed=f"{value} {unit}", source=f"{value} {sorted(units)[0]}"))
+        elif n.unit and n.unit not in _SCALE_WORDS:
+            units = {"" if m.unit in _SCALE_WORDS else m.unit for m in source_numbers if m.amount == n.amount}
+            if units and "" not in units and n.unit not in units and stem(n.unit) not in {stem(u) for u in units}:
+                diffs.append(Difference(kind="unit", claimed=f"{n.value} {n.unit}",
+                                        source=f"{n.value} {sorted(units)[0]}"))
     # a share the claim says in words must be near a percentage or share of the source, when it gives any
-    source_percents = [q for _, u, q in source_numbers if u == "%"]
-    for phrase, share in shares(claim):
-        if (source_percents or source_shares) and not (
-                any(_near_share(q, [share]) for q in source_percents) or _near_share(str(share), source_shares)):
-            diffs.append(Difference(kind="number", claimed=phrase, source=", ".join(
-                [f"{v}%" for v, u, _ in source_numbers if u == "%"] + [p for p, _ in shares(source)])))
+    if source_percents or source_shares:
+        near = [p for p in source_percents if p is not None] + [share for _, share in source_shares]
+        for phrase, share in shares(claim):
+            if not _near(share, near):
+                diffs.append(Difference(kind="number", claimed=phrase, source=", ".join(
+                    [f"{n.value}%" for n in source_numbers if n.unit == "%"] + [p for p, _ in source_shares])))
     said_months = months(source) or months(source_context)  # a date a sentence leaves to its context
     for month in sorted(months(claim) - said_months):
         diffs.append(Difference(kind="date", claimed=_FULL_MONTHS[month],
@@ -342,7 +355,7 @@ def fact_differences(claim: str, source: str, source_context: str = "",
         if name in context_tokens or (len(parts) > 1 and all(p in context_parts for p in parts)):
             continue
         diffs.append(Difference(kind="name", claimed=name, source=", ".join(source_names) or "(not named)"))
-    units = {u for _, u, _ in claim_numbers}
+    units = {n.unit for n in claim_numbers}
     for word in dict.fromkeys(words(claim)):
         term = spelling_stem(word)
         if word in units or not any(c.isalpha() for c in word):  # a number ("2.56") is the number rule's
