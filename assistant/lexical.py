@@ -45,7 +45,7 @@ def stem(word: str) -> str:
 
 # Medical words of Greek roots spelled the British way that breame's list lacks (haematopoietic, oedema,
 # ischaemia): their American spelling drops the a or o of "ae" / "oe".
-_BRITISH_ROOTS = re.compile(r"^haem|aemi(?=[ac])|^(?:oed|oes|foet|paed|aetio|anaes|gynaec|faec)|oea$")
+_BRITISH_ROOTS = re.compile(r"^haem|aemi(?=[ac])|^(?:oed|oes|foet|paed|aetio|anaes|gynaec|faec|amoeb|coeli|caesar)|oea$")
 
 
 @lru_cache(maxsize=200_000)
@@ -64,6 +64,35 @@ def american_spelling(word: str) -> str:
 def spelling_stem(word: str) -> str:
     """``stem`` of the word's American spelling: one stem for "haemophilia" and "hemophilia"."""
     return stem(american_spelling(word))
+
+
+@lru_cache(maxsize=1)
+def _places() -> dict[str, frozenset[str]]:
+    """Lower-case one-word country names, alternative spellings and demonyms -> the countries they name
+    (countryinfo's table: "ireland" and "irish" -> Ireland; "chinese" -> China, Hong Kong, Macau)."""
+    import countryinfo  # a 1.4 MB data package, read on first use
+
+    found: dict[str, set[str]] = {}
+    for country in countryinfo.all_countries():
+        forms = [country.name(), *(country.alt_spellings() or []), *(country.demonym() or "").split(",")]
+        for form in (f.strip() for f in forms):
+            if len(form) > 3 and form.isalpha():  # not codes ("IE", "US": "us" is a pronoun)
+                found.setdefault(form.lower(), set()).add(country.name())
+    return {form: frozenset(countries) for form, countries in found.items()}
+
+
+def same_place(a: str, b: str) -> bool:
+    """Whether two words name one country, as its name or its people's adjective (Ireland / Irish,
+    China / Chinese, Netherlands / Dutch): one place said two ways, not a swapped name."""
+    places = _places()
+    return bool(places.get(a.lower(), frozenset()) & places.get(b.lower(), frozenset()))
+
+
+def place_forms(word: str) -> frozenset[str]:
+    """Every one-word form that names the same country as ``word`` (empty for a word naming none)."""
+    places = _places()
+    countries = places.get(word.lower(), frozenset())
+    return frozenset(form for form, named in places.items() if named & countries) if countries else frozenset()
 
 
 def _expand(word: str) -> list[str]:

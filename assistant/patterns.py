@@ -38,7 +38,9 @@ MONTHS = {name: number for number, names in enumerate(
 # which stands against any form of the other side. DIRECTION_PAIRS: words of a direction, broader (high / low,
 # before / after), read as a judge feature and used to alter claims for training, never as a veto.
 OPPOSITES = (("rarely", "often"), ("rarely", "frequently"), ("rarely", "commonly"), ("seldom", "often"),
-             ("never", "always"), ("increase", "decrease"), ("increases", "decreases"), ("increased", "decreased"),
+             ("never", "always"),
+             ("increase|increases|increased|increasing", "decrease|decreases|decreased|decreasing|reduction|reductions"),
+             ("increase|increases|increased|increasing|raise|raises|raised|raising", "reduce|reduces|reduced|reducing"),
              ("higher", "lower"), ("larger", "smaller"), ("safe", "unsafe"), ("effective", "ineffective"),
              ("permanent", "temporary"), ("permanently", "temporarily"), ("dominant", "recessive"),
              ("best", "worst"), ("most", "least"), ("large", "small"), ("more", "less"), ("improved", "reduced"),

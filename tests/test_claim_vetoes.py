@@ -14,7 +14,7 @@ from assistant.check.support import (
     swapped_names,
 )
 from assistant.index.word_vectors import WordVectors
-from assistant.lexical import american_spelling
+from assistant.lexical import american_spelling, place_forms, same_place
 from assistant.models import Difference, Sentence
 
 
@@ -225,3 +225,61 @@ def test_one_word_in_british_and_american_spelling_is_not_a_swap() -> None:
     source = _vectors(["hemophilia", "patients"], [[1, 0], [0, 1]])
     assert [d.kind for d in swapped_names("It treats leukaemia patients.", "It treats hemophilia patients.", claim,
                                           source)] == ["term"]
+
+
+def test_opposites_in_other_word_forms_are_a_negation() -> None:
+    # a verb against a noun, a raise against a reduction (blind set A, tcl-025 and gbc-038 were passed)
+    diffs = fact_differences("Blocking MKP-1 significantly increased the levels of TNF-alpha.",
+                             "When MKP-1 was blocked, there was a significant decrease in the levels of TNF-alpha.")
+    assert ("negation", "increased", "decrease") in [(d.kind, d.claimed, d.source) for d in diffs]
+    diffs = fact_differences("The design sharply raises the chance of activating oncogenes.",
+                             "The design deletes the enhancers, substantially reducing the risk of activating oncogenes.")
+    assert [d.kind for d in diffs] == ["negation"]
+    assert fact_differences("The trials showed substantial reductions in crises.",
+                            "The trials showed substantial reductions in crises.") == []
+    # a claim using both sides of a pair, where the source says one, is still caught
+    assert [d.kind for d in fact_differences("It improved the efficacy but reduced the safety.",
+                                             "It improved the efficacy and also the safety.")] == ["negation"]
+
+
+def test_a_country_and_its_adjective_name_one_place() -> None:
+    assert same_place("Ireland", "Irish") and same_place("chinese", "China") and same_place("Dutch", "Netherlands")
+    assert not same_place("Ireland", "Scottish") and not same_place("Yunnan", "Sichuan")
+    assert not same_place("us", "US")  # two-letter codes are no forms (us is a pronoun)
+    assert {"ireland", "irish"} <= place_forms("Irish") and place_forms("hepcidin") == frozenset()
+    claim, source = "Samples came from 24 counties of Ireland.", "Samples came from 24 Irish counties."
+    words = _vectors(["counties", "ireland"], [[1, 0], [0, 1]])
+    irish = _vectors(["irish", "counties"], [[0.1, 1], [1, 0]])
+    assert swapped_names(claim, source, words, irish) == []
+    assert "name" not in [d.kind for d in fact_differences(claim, source)]
+    # another country's adjective is still another name
+    assert ("name", "Ireland") in [(d.kind, d.claimed) for d in fact_differences(claim, "Samples came from 24 Scottish counties.")]
+
+
+def test_a_swapped_name_is_compared_with_the_source_words_the_claim_does_not_say() -> None:
+    claim = "The strain was isolated in 2005 in China's Yunnan province."
+    source = "The strain was isolated in the Sichuan province of China in 2005."
+    # Yunnan's closest source word is China, which the claim says too: Sichuan is what it replaced
+    claim_words = _vectors(["strain", "china", "yunnan", "province"], [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0.8, 0.6, 0],
+                                                                       [0, 0, 0, 1]])
+    source_words = _vectors(["strain", "sichuan", "province", "china"], [[1, 0, 0, 0], [0, 0.5, 0.86, 0],
+                                                                        [0, 0, 0, 1], [0, 1, 0, 0]])
+    diffs = swapped_names(claim, source, claim_words, source_words)
+    assert [(d.kind, d.claimed, d.source) for d in diffs] == [("term", "Yunnan", "Sichuan")]
+    # a source saying only what the claim says has nothing the name could have replaced
+    assert swapped_names(claim, "The strain was isolated in China in 2005.", claim_words,
+                         _vectors(["strain", "china"], [[1, 0, 0, 0], [0, 1, 0, 0]])) == []
+
+
+def test_a_number_joined_to_lower_case_words_is_a_quantity_not_a_name() -> None:
+    assert names("It raises the odds 1.6-fold in 3-year-old children with COVID-19 and 2019-nCoV.") == {
+        "COVID-19", "2019-nCoV"}
+    assert "name" not in [d.kind for d in fact_differences(
+        "Pollution raises the odds of pneumonia 1.6-fold.", "Pollution increases odds of pneumonia by 1.6 times.")]
+
+
+def test_medical_words_in_british_spelling_are_one_word() -> None:
+    assert american_spelling("amoebiasis") == "amebiasis" and american_spelling("coeliac") == "celiac"
+    empty = WordVectors((), np.zeros((0, 2), np.float32))
+    assert swapped_names("Chloroquine treats malaria and amoebiasis.", "CQ treats malaria and amebiasis.",
+                         empty, empty) == []

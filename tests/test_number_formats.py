@@ -10,7 +10,14 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from assistant.check.facts import fact_differences, shares
+from assistant.check.facts import (
+    fact_differences,
+    negated_words,
+    negation_count,
+    numbers_with_units,
+    shares,
+    time_equivalents,
+)
 
 _WORDS = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven", 8: "eight", 9: "nine", 10: "ten",
           11: "eleven", 12: "twelve", 20: "twenty", 30: "thirty", 40: "forty", 50: "fifty"}
@@ -109,3 +116,68 @@ def test_an_ordinal_or_a_compound_is_no_share() -> None:
 def test_a_percentage_that_is_no_number_is_no_share() -> None:
     # "1.2.3" reads as one number token; it is compared as written, never as a share
     assert _kinds("Release 1.2.3% of them.", "Half of them.") == ["number"]
+
+
+def test_number_words_up_to_ninety_and_their_compounds_are_counts() -> None:
+    assert numbers_with_units("Fifteen of 19 patients") == [("19", "patients"), ("15", "")]
+    assert [v for v, _ in numbers_with_units("thirteen, sixty and ninety")] == ["13", "60", "90"]
+    assert [v for v, _ in numbers_with_units("thirty-two months, forty five days")] == ["32", "45"]
+    assert fact_differences("It was confirmed in 15 of the 19 patients.", "Fifteen of 19 patients were confirmed.") == []
+    assert [d.kind for d in fact_differences("It was confirmed in 16 of the 19 patients.",
+                                             "Fifteen of 19 patients were confirmed.")] == ["number"]
+    assert fact_differences("Eighteen to thirty-two months after treatment.", "18-32 months after treatment.") == []
+
+
+def test_the_first_number_of_a_percentage_range_is_a_percentage() -> None:
+    assert numbers_with_units("excludes 20 to 50 percent") == [("20", "%"), ("50", "%")]
+    assert numbers_with_units("in 20-50% of them") == [("20", "%"), ("50", "%")]
+    assert numbers_with_units("aged 20 to 40 years") == [("20", ""), ("40", "years")]
+    assert numbers_with_units("between 2 and 5%") == [("2", ""), ("5", "%")]  # "and" joins more than ranges
+    # a share in words may stand for either end (blind set A, gbc-033 was flagged)
+    assert fact_differences("It rules out between a fifth and half of patients.",
+                            "Screening excludes 20 to 50 percent of potential patients.") == []
+    assert [d.kind for d in fact_differences("It rules out a third of patients.",
+                                             "Screening excludes 20 to 50 percent of potential patients.")] == ["number"]
+
+
+def test_a_duration_in_other_units_is_the_same_duration() -> None:
+    assert {"3", "72", "4320"} <= time_equivalents("within 72 hours of onset")
+    assert time_equivalents("after 30 months") == {"2.5", "30"}
+    assert {"10", "120"} <= time_equivalents("during the last decade")  # years, months
+    assert {"1", "7", "168"} <= time_equivalents("within a week")
+    assert time_equivalents("in 2019, 15 patients") == set()  # no unit of time, no duration
+    assert fact_differences("Specimens should be taken within three days of onset.",
+                            "Specimens should be taken within 72 hours of onset.") == []
+    assert fact_differences("It improved over the past ten years.", "It improved during the last decade.") == []
+    assert fact_differences("They were followed for 2.5 years.", "They were followed for 30 months.") == []
+    assert [d.kind for d in fact_differences("Specimens should be taken within 4 days of onset.",
+                                             "Specimens should be taken within 72 hours of onset.")] == ["number"]
+    # a claim's own "a year" is no number: only the source's single units are read
+    assert fact_differences("The vaccine is given once a year.", "The vaccine is given annually.") == []
+
+
+def test_a_bound_is_no_negation() -> None:
+    assert negation_count("The vaccine was not available in China until September 2009.") == 0
+    assert fact_differences("Only in mid-September 2009 did the vaccine become available in China.",
+                            "The vaccine was not available in China until the middle of September 2009.") == []
+    assert negated_words("taken no later than three days after onset") == []
+    assert negated_words("no more than five, but it was not safe") == ["safe"]
+    # a plain negation is still one
+    assert [d.kind for d in fact_differences("The vaccine was available in China.",
+                                             "The vaccine was not available in China.")] == ["negation"]
+
+
+def test_neither_nor_is_one_negation_and_not_as_as_compares() -> None:
+    assert negation_count("They had been exposed neither to a wet market nor to anyone with symptoms.") == 1
+    assert fact_differences("73% had been exposed neither to a wet market nor to anyone with symptoms.",
+                            "73% reported no exposure to either a wet market or another person with symptoms.") == []
+    assert negation_count("MERS is not as widespread as SARS.") == 0
+    assert negation_count("MERS is not widespread, as SARS was.") == 1
+
+
+def test_fourths_are_shares_unless_an_ordinal() -> None:
+    assert shares("Three fourths of episodes") == [("Three fourths", 75.0)]
+    assert shares("one fourth of them") == [("one fourth", 25.0)]
+    assert shares("a fourth dose was given") == []
+    assert fact_differences("In 75% of episodes the infant also carried a virus.",
+                            "Three fourths of episodes were coinfected with a virus.") == []

@@ -30,8 +30,10 @@ JUDGE_FILE = Path(__file__).with_name("judge.json")
 # claim-3: numbers compared as quantities (94 million = 94,000,000; "4" for "four" beside a shared word),
 # a letter glued to a number (3a) names a variant, a negation stops at punctuation; claim-4: a word in
 # British spelling is the same word in American spelling (haemophilia / hemophilia), a share in words is
-# a percentage (half / 50%)
-FEATURE_VERSION = "qa-2+claim-4"
+# a percentage (half / 50%); claim-5: number words up to ninety and "thirty-two", a range's first number
+# shares its percent sign (20 to 50 percent), a country and its adjective are one name (Ireland / Irish),
+# "increased" stands against "reduction" (opposites in every form)
+FEATURE_VERSION = "qa-2+claim-5"
 RETRAIN_HINT = "retrain it with `scripts/assistant train-judge`"
 LOW_ALIGNMENT = 0.55  # a question word whose best match is below this cosine is "not said" by the sentence
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import NamedTuple
 
-from assistant.lexical import STOP_WORDS, is_specialised, key_stems, spelling_stem, stem, words
+from assistant.lexical import STOP_WORDS, is_specialised, key_stems, place_forms, spelling_stem, stem, words
 from assistant.models import Difference
 from assistant.patterns import MONTHS, OPPOSITES, REFERENCE_MARK
 
@@ -25,6 +25,10 @@ _NEGATIONS = frozenset("not no never none nothing neither nor without cannot can
 _NEGATION_SKIP = frozenset("yet even always only still ever been be being very so too also just really longer "
                            "more".split())
 
+# A number joined to lower-case words is a quantity, not a name: "6-fold", "3-year-old", "28-day".
+_COUNTED_WORD = re.compile(r"\d+(?:-[a-z]+)+")
+_UNTIL = frozenset({"until", "till", "untill"})  # "not ... until X" bounds a time: no negation
+
 # Where a negation's reach ends: a comma, semicolon, colon, bracket or sentence end (not a decimal point).
 _PUNCTUATION_BREAK = re.compile(r"[,;:()\[\]]|\.(?!\d)")
 
@@ -33,26 +37,49 @@ _NEGATED_FORMS = {"unknown": "not known", "unlikely": "not likely", "unsafe": "n
                   "impossible": "not possible", "inefficient": "not efficient", "insufficient": "not sufficient"}
 
 _NUMBER_WORDS = {"two": "2", "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7", "eight": "8",
-                 "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "twenty": "20", "thirty": "30",
-                 "forty": "40", "fifty": "50", "hundred": "100"}
+                 "nine": "9", "ten": "10", "eleven": "11", "twelve": "12", "thirteen": "13", "fourteen": "14",
+                 "fifteen": "15", "sixteen": "16", "seventeen": "17", "eighteen": "18", "nineteen": "19",
+                 "twenty": "20", "thirty": "30", "forty": "40", "fifty": "50", "sixty": "60", "seventy": "70",
+                 "eighty": "80", "ninety": "90", "hundred": "100"}
 
 # Shares said in words, as percentages: "half", "two-thirds", "a quarter", "one in four". Compared with a
 # percentage within FRACTION_TOLERANCE points, as words round ("just over three-quarters" for 76.7%).
 # A third, quarter, fifth or tenth needs a count before it (not "the third patient", "the first quarter"),
 # and none may start a compound ("a third-generation assay", "half-life").
-_FRACTIONS = {"half": 50.0, "third": 100 / 3, "thirds": 100 / 3, "quarter": 25.0, "quarters": 25.0, "fifth": 20.0,
+_FRACTIONS = {"half": 50.0, "third": 100 / 3, "thirds": 100 / 3, "quarter": 25.0, "quarters": 25.0,
+              "fourth": 25.0, "fourths": 25.0, "fifth": 20.0,
               "fifths": 20.0, "tenth": 10.0, "tenths": 10.0}
 _FRACTION = re.compile(r"\b(?:(a|one|two|three|four)[\s-]+(?=[a-z]+\b(?!-))|(?=half\b(?!-)))"
-                       r"(half|thirds?|quarters?|fifths?|tenths?)\b(?!-)|"
+                       r"(half|thirds?|quarters?|fourths?|fifths?|tenths?)\b(?!-)|"
                        r"\b(?:one|1) in (two|three|four|five|six|seven|eight|nine|ten|\d+)\b", re.I)
 FRACTION_TOLERANCE = 2.5
 # Units that are a multiple of another: a paraphrase may say "three decades" for "30 years".
 _SCALED_UNITS = {"decade": (10, "years"), "decades": (10, "years"), "dozen": (12, ""), "dozens": (12, "")}
+# Units of time, as a multiple of their group's smallest unit: a source's "72 hours" also allows a claim's
+# "three days", and "30 months" allows "2.5 years" (months and years are not converted to days: they vary).
+_TIME_UNITS = {**{u: ("s", 1) for u in ("second", "seconds", "sec", "s")},
+               **{u: ("s", 60) for u in ("minute", "minutes", "min", "mins")},
+               **{u: ("s", 3600) for u in ("hour", "hours", "hr", "hrs", "h")},
+               **{u: ("s", 86400) for u in ("day", "days", "d")},
+               **{u: ("s", 604800) for u in ("week", "weeks", "wk", "wks")},
+               "fortnight": ("s", 1209600), "fortnights": ("s", 1209600),
+               **{u: ("mo", 1) for u in ("month", "months", "mo", "mos")},
+               **{u: ("mo", 12) for u in ("year", "years", "yr", "yrs", "y")},
+               "century": ("mo", 1200), "centuries": ("mo", 1200)}
+# One unit of time said with an article ("a week", "the past decade") is a quantity a claim may write in
+# digits ("7 days", "10 years"); read on the source side only, so a claim's "once a year" is no number.
+_ONE_TIME_UNIT = re.compile(r"\b(?:a|an|one|per|the (?:past|last|previous|next|following|first))\s+"
+                            r"(hour|day|week|fortnight|month|year|decade|century)\b", re.I)
 # Scale words are kept as a number's unit ("2.1 million"), for display, and multiplied out for comparison,
 # so that "94 million" and "94,000,000" are one quantity.
 _SCALE_WORDS = {"thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12}
 
 _NUMBER_WORD = re.compile(r"(?<![\w-])(?:" + "|".join(_NUMBER_WORDS) + r")(?![\w-])", re.I)
+_UNIT_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
+_TENS_AND_UNITS = re.compile(r"(?<![\w-])(twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)[-‑ ]("
+                             + "|".join(_UNIT_WORDS) + r")(?![\w-])", re.I)  # "thirty-two", "forty five"
+# The first number of a range whose second is a percentage is one too ("20 to 50 percent", "20-50%").
+_PERCENT_RANGE_END = re.compile(r"\s*(?:-|–|—|to)\s*\d+(?:\.\d+)?\s*(?:%|percent\b|per cent\b)", re.I)
 _NUMBER = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)*)(?:\s*(%|percent|[a-zA-Z]+))?")
 # A number joined by a hyphen to letters before it (COVID-19, IL-6), or to a word with a capital after it
 # (2019-nCoV), is part of a name, not a quantity; "3-year-old" and "5-fold" stay numbers.
@@ -125,6 +152,8 @@ def shares(text: str) -> list[tuple[str, float]]:
             count = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4}.get((match.group(1) or "a").lower(), 1)
             if match.group(2).lower() == "half" and (count > 1 or text[:match.start()].lower().endswith("and ")):
                 continue  # "two and a half years" is no share
+            if match.group(2).lower().startswith("fourth") and (match.group(1) or "a").lower() == "a":
+                continue  # "a fourth dose" is an ordinal; "one fourth", "three fourths" are shares
             found.append((match.group(0), count * _FRACTIONS[match.group(2).lower()]))
         else:
             base = match.group(3).lower()
@@ -167,14 +196,42 @@ def _numbers(text: str) -> list[_Number]:
         unit = glued.lower()
         if unit == "percent" or (unit == "per" and cleaned[match.end():match.end() + 5].lower() == " cent"):
             unit = "%"
-        found.append(number(_scaled(match.group(1).replace(",", ""), "" if unit in STOP_WORDS else unit),
-                            start, end, spelled=False))
+        if not unit or unit in STOP_WORDS:
+            unit = "%" if _PERCENT_RANGE_END.match(cleaned, end) else ""
+        found.append(number(_scaled(match.group(1).replace(",", ""), unit), start, end, spelled=False))
+    compounds = []
+    for match in _TENS_AND_UNITS.finditer(cleaned):
+        compounds.append(match.span())
+        value = int(_NUMBER_WORDS[match.group(1).lower()]) + _UNIT_WORDS[match.group(2).lower()]
+        found.append(number((str(value), ""), *match.span(), spelled=True))
     for match in _NUMBER_WORD.finditer(cleaned):
-        if in_share(*match.span()):
+        if in_share(*match.span()) or any(a <= match.start() < b for a, b in compounds):
             continue
         after = words(cleaned[match.end():match.end() + 40])[:1]
         unit = after[0] if after and (after[0] in _SCALED_UNITS or after[0] in _SCALE_WORDS) else ""
         found.append(number(_scaled(_NUMBER_WORDS[match.group(0).lower()], unit), *match.span(), spelled=True))
+    return found
+
+
+def time_equivalents(text: str) -> set[str]:
+    """Amounts the text's durations come to in the other units of their group (pure): "72 hours" -> 3 (days)
+    and 4,320 (minutes)...; "30 months" -> 2.5 (years); "the last decade" -> 10 (years), 120 (months).
+    Only whole numbers and exact decimals of at most two places."""
+    found: set[str] = set()
+    durations = [(n.value, n.unit) for n in _numbers(text) if n.unit in _TIME_UNITS]
+    durations += [("10", "years") if m.group(1).lower() == "decade" else ("1", m.group(1).lower())
+                  for m in _ONE_TIME_UNIT.finditer(text)]
+    for value, unit in durations:
+        try:
+            amount = Decimal(value) * _TIME_UNITS[unit][1]
+        except InvalidOperation:
+            continue
+        for group, size in set(_TIME_UNITS.values()):
+            if group == _TIME_UNITS[unit][0]:
+                converted = amount / size
+                if converted == converted.quantize(Decimal("0.01")) and converted > 0:
+                    found.add(str(int(converted)) if converted == converted.to_integral_value()
+                              else str(converted.normalize()))
     return found
 
 
@@ -221,7 +278,8 @@ def names(text: str, vocabulary: Vocabulary = Vocabulary()) -> set[str]:
     variants = letters(text)
     for position, token in enumerate(tokens(text)):
         lower = token.lower()
-        mixed = any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
+        mixed = (any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
+                 and not _COUNTED_WORD.fullmatch(token))  # "6-fold" (of "1.6-fold"), "3-year-old": a quantity
         if mixed or (token.isupper() and len(token) > 1):
             found.add(token)  # AAV9, CRISPR, FDA
         elif token[0].isupper():
@@ -245,9 +303,30 @@ def _negation_words(text: str) -> list[str]:
 
 
 
+def _cues(text: str) -> list[tuple[list[str], int]]:
+    """Each negation cue as (the words of its stretch between punctuation marks, its position there). A bound
+    is no negation: "no later than", "not more than" (a comparative and "than" after the cue), and "not
+    available until September" (which says when it was, as "only in September available" does); nor is a
+    comparison ("not as widespread as"), nor the "nor" of "neither ... nor"."""
+    found = []
+    for stretch in _PUNCTUATION_BREAK.split(text):
+        tokens_ = _negation_words(stretch)
+        for i, word in enumerate(tokens_):
+            if not (word in _NEGATIONS or word.endswith("n't")):
+                continue
+            if tokens_[i + 2:i + 3] == ["than"] or any(t in _UNTIL for t in tokens_[i + 1:]):
+                continue
+            if word == "nor" and "neither" in tokens_[:i]:
+                continue  # "neither a market nor a person" is one negation
+            if tokens_[i + 1:i + 2] == ["as"] and "as" in tokens_[i + 3:i + 5]:
+                continue  # "not as widespread as" compares, as "less widespread" does
+            found.append((tokens_, i))
+    return found
+
+
 def negation_count(text: str) -> int:
-    """Number of negation cues (not, never, without, n't, un-known...)."""
-    return sum(1 for w in _negation_words(text) if w in _NEGATIONS or w.endswith("n't"))
+    """Number of negation cues (not, never, without, n't, un-known...), bounds left out (``_cues``)."""
+    return len(_cues(text))
 
 
 
@@ -255,14 +334,11 @@ def negated_words(text: str) -> list[str]:
     """The words a negation applies to, lower-cased: the first content word after each cue, in the same
     stretch of text between punctuation marks ("data are lacking, particularly in ..." negates no word)."""
     found = []
-    for stretch in _PUNCTUATION_BREAK.split(text):
-        tokens_ = _negation_words(stretch)
-        for i, word in enumerate(tokens_):
-            if word in _NEGATIONS or word.endswith("n't"):
-                for nxt in tokens_[i + 1:i + 5]:
-                    if nxt not in STOP_WORDS and nxt not in _NEGATION_SKIP:
-                        found.append(nxt)
-                        break
+    for tokens_, i in _cues(text):
+        for nxt in tokens_[i + 1:i + 5]:
+            if nxt not in STOP_WORDS and nxt not in _NEGATION_SKIP:
+                found.append(nxt)
+                break
     return found
 
 
@@ -311,14 +387,16 @@ def fact_differences(claim: str, source: str, source_context: str = "",
     source_shares = shares(source)
     source_percents = [_percentage(n.amount) for n in source_numbers if n.unit == "%"]
     said = {n.amount for n in claim_numbers}
+    durations = time_equivalents(source)  # "three days" for "72 hours", "10 years" for "the last decade"
     unmatched_source = [f"{n.value} {n.unit}".strip() for n in source_numbers if n.amount not in said]
     for n in claim_numbers:
         # a digit in the claim stands for a number the source spells out only beside a word the two share
         # ("only 4 were included" / "only four were included"; "type 2" is not "age two")
         if n.spelled:
-            allowed = {m.amount for m in source_numbers}
+            allowed = {m.amount for m in source_numbers} | durations
         else:
-            allowed = source_digits | ({n.amount} if spelled_by_source.get(n.amount, set()) & n.beside else set())
+            allowed = source_digits | durations | (
+                {n.amount} if spelled_by_source.get(n.amount, set()) & n.beside else set())
         if n.amount not in allowed and not (
                 n.unit == "%" and _near(_percentage(n.amount), [share for _, share in source_shares])):
             diffs.append(Difference(kind="number", claimed=f"{n.value} {n.unit}".strip(),
@@ -344,6 +422,7 @@ def fact_differences(claim: str, source: str, source_context: str = "",
     claim_names = names(claim, vocabulary)
     source_names = sorted(names(source, vocabulary) - claim_names)
     context_parts = {p for t in context_tokens for p in re.split(r"-", t) if p}
+    context_lower = {t.lower() for t in context_tokens}
     source_letters = letters(source)
     for name in sorted(claim_names):
         if len(name) == 1:  # "hemophilia A": only the source sentence itself, not an initial article
@@ -353,6 +432,8 @@ def fact_differences(claim: str, source: str, source_context: str = "",
             continue
         parts = [p for p in re.split(r"-", name) if p]
         if name in context_tokens or (len(parts) > 1 and all(p in context_parts for p in parts)):
+            continue
+        if place_forms(name) & context_lower:  # "Ireland" where the source says "Irish"
             continue
         diffs.append(Difference(kind="name", claimed=name, source=", ".join(source_names) or "(not named)"))
     units = {n.unit for n in claim_numbers}

@@ -42,7 +42,7 @@ from assistant.check.facts import (
 from assistant.index.embedding import Embedder
 from assistant.index.store import LoadedIndex
 from assistant.index.word_vectors import WordVectors
-from assistant.lexical import american_spelling, is_specialised, spelling_stem, stem
+from assistant.lexical import american_spelling, is_specialised, same_place, spelling_stem, stem
 from assistant.models import Difference, Sentence
 
 SHORTLIST = 8  # closest sentences the judge reads per claim and document set
@@ -203,13 +203,17 @@ def swapped_names(claim: str, source: str, claim_words: WordVectors, source_word
     def term(word: str, written: dict[str, str]) -> bool:
         return word in written or is_specialised(word)
 
+    # The claim's name is compared with the source words the claim does not say: what it may have replaced
+    # (Yunnan's closest source word is China, which the claim says too; the next is Sichuan).
+    unshared = np.array([w not in claim_tokens and spelling_stem(w) not in claim_stems for w in source_words.words])
     for row, word in enumerate(claim_words.words):
         if word in found or word in source_tokens or spelling_stem(word) in source_stems or not term(word, claim_names):
             continue
-        column = int(np.argmax(cosines[row]))
+        if not unshared.any():
+            break
+        column = int(np.argmax(np.where(unshared, cosines[row], -np.inf)))
         other = source_words.words[column]
-        if (term(other, source_names) and other not in claim_tokens and spelling_stem(other) not in claim_stems
-                and cosines[row, column] >= threshold and not _same_root(word, other)
+        if (term(other, source_names) and cosines[row, column] >= threshold and not _same_root(word, other)
                 and not _abbreviates(claim_names.get(word, word), source_names.get(other, other))):
             found[word] = Difference(kind="term", claimed=claim_names.get(word, word),
                                      source=source_names.get(other, other))
@@ -289,10 +293,12 @@ def aligned_negation(claim: str, source: str, claim_words: WordVectors, source_w
 
 
 def _same_root(a: str, b: str, prefix: int = 5) -> bool:
-    """Two forms of one word (Iceland / Icelandic, Directorate / Directorate-General, haemophilia / hemophilia):
-    in their American spellings, one holds the other, or they share their first ``prefix`` letters."""
+    """Two forms of one word (Iceland / Icelandic, Directorate / Directorate-General, haemophilia / hemophilia,
+    Ireland / Irish): in their American spellings, one holds the other, or they share their first ``prefix``
+    letters, or they name one country (``lexical.same_place``)."""
     a, b = american_spelling(a), american_spelling(b)
-    return a in b or b in a or (len(a) >= prefix and len(b) >= prefix and a[:prefix] == b[:prefix])
+    return (a in b or b in a or (len(a) >= prefix and len(b) >= prefix and a[:prefix] == b[:prefix])
+            or same_place(a, b))
 
 
 _ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)", re.I)
