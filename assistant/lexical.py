@@ -88,6 +88,7 @@ def same_place(a: str, b: str) -> bool:
     return bool(places.get(a.lower(), frozenset()) & places.get(b.lower(), frozenset()))
 
 
+@lru_cache(maxsize=20_000)
 def place_forms(word: str) -> frozenset[str]:
     """Every one-word form that names the same country as ``word`` (empty for a word naming none)."""
     places = _places()

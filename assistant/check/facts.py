@@ -27,7 +27,7 @@ _NEGATION_SKIP = frozenset("yet even always only still ever been be being very s
 
 # A number joined to lower-case words is a quantity, not a name: "6-fold", "3-year-old", "28-day".
 _COUNTED_WORD = re.compile(r"\d+(?:-[a-z]+)+")
-_UNTIL = frozenset({"until", "till", "untill"})  # "not ... until X" bounds a time: no negation
+_UNTIL = frozenset({"until", "till"})  # "not ... until X" bounds a time: no negation
 
 # Where a negation's reach ends: a comma, semicolon, colon, bracket or sentence end (not a decimal point).
 _PUNCTUATION_BREAK = re.compile(r"[,;:()\[\]]|\.(?!\d)")
@@ -213,12 +213,15 @@ def _numbers(text: str) -> list[_Number]:
     return found
 
 
-def time_equivalents(text: str) -> set[str]:
+def time_equivalents(text: str, numbers: Sequence[_Number] | None = None) -> set[str]:
     """Amounts the text's durations come to in the other units of their group (pure): "72 hours" -> 3 (days)
     and 4,320 (minutes)...; "30 months" -> 2.5 (years); "the last decade" -> 10 (years), 120 (months).
-    Only whole numbers and exact decimals of at most two places."""
+    Only whole numbers and exact decimals of at most two places. ``numbers``: the text's ``_numbers``, when
+    already read."""
     found: set[str] = set()
-    durations = [(n.value, n.unit) for n in _numbers(text) if n.unit in _TIME_UNITS]
+    durations = [(n.value, n.unit) for n in (_numbers(text) if numbers is None else numbers)
+                 if n.unit in _TIME_UNITS]
+    # "decade" is no unit of a count ("three decades" is already read as 30 years), so one is 10 years
     durations += [("10", "years") if m.group(1).lower() == "decade" else ("1", m.group(1).lower())
                   for m in _ONE_TIME_UNIT.finditer(text)]
     for value, unit in durations:
@@ -387,7 +390,7 @@ def fact_differences(claim: str, source: str, source_context: str = "",
     source_shares = shares(source)
     source_percents = [_percentage(n.amount) for n in source_numbers if n.unit == "%"]
     said = {n.amount for n in claim_numbers}
-    durations = time_equivalents(source)  # "three days" for "72 hours", "10 years" for "the last decade"
+    durations = time_equivalents(source, source_numbers)  # "three days" for "72 hours", "10 years" for "the last decade"
     unmatched_source = [f"{n.value} {n.unit}".strip() for n in source_numbers if n.amount not in said]
     for n in claim_numbers:
         # a digit in the claim stands for a number the source spells out only beside a word the two share
