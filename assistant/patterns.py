@@ -52,6 +52,43 @@ OPPOSITES = (("rarely", "often"), ("rarely", "frequently"), ("rarely", "commonly
              ("shorter|shorten|shortens|shortened", "longer|lengthen|lengthens|lengthened|prolong|prolongs|prolonged"),
              ("upregulated|upregulates|upregulation", "downregulated|downregulates|downregulation"),
              ("activates|activated", "inhibits|inhibited"))
+# Words of a change or comparison by the way it points, for the checker's "direction" veto
+# (``check/direction.py``): a claim saying only RISING words where its source says only FALLING ones, about the
+# same thing, reverses it ("slower" against "more rapid", "more active" against "8-fold lower activity").
+# Words that name a good or bad outcome (improved, worse) are left out: "reduced mortality" says
+# "improved survival".
+RISING = frozenset(
+    "more higher greater larger bigger increase increases increased increasing rise rises rose risen raise raises "
+    "raised raising elevate elevates elevated upregulate upregulates upregulated upregulation faster quicker rapid "
+    "rapidly accelerate accelerates accelerated enhance enhances enhanced enhancing boost boosts boosted stronger "
+    "strengthened augment augments augmented exceed exceeds exceeded longer lengthened prolonged expand expands "
+    "expanded grew grow grows".split())
+FALLING = frozenset(
+    "less lower fewer smaller reduce reduces reduced reducing reduction decrease decreases decreased decreasing "
+    "decline declines declined fall falls fell drop drops dropped lowered diminish diminishes diminished "
+    "downregulate downregulates downregulated downregulation slower slow slows slowed slowing weaker weakened "
+    "weakens attenuate attenuates attenuated suppress suppresses suppressed inhibit inhibits inhibited impaired "
+    "shorter shortened shrink shrinks shrank".split())
+# Everyday terms of one kind that a claim may swap for another (the liver for the brain, vomiting for diarrhoea,
+# duck eggs for chicken eggs): the checker's "term" veto (``check/term_kinds.py``) when a claim names a member
+# its source does not and the source another member the claim does not. A member lists its forms and plain
+# synonyms ("lung|lungs|pulmonary"); every list is closed and general, none taken from one claim.
+KIND_TERMS = {
+    "organ": ("liver|livers|hepatic", "brain|brains|cerebral", "lung|lungs|pulmonary", "kidney|kidneys|renal",
+              "spleen|spleens|splenic", "heart|hearts|cardiac", "skin|cutaneous|dermal", "bone|bones",
+              "intestine|intestines|intestinal|gut|bowel", "stomach|gastric", "colon|colonic", "pancreas|pancreatic",
+              "retina|retinal", "bladder", "placenta|placental", "ovary|ovaries|ovarian", "testis|testes|testicular",
+              "thymus", "tonsil|tonsils", "esophagus|oesophagus|esophageal"),
+    "sample": ("saliva|salivary", "urine|urinary", "stool|stools|feces|faeces|fecal|faecal", "sputum", "tears",
+               "semen"),
+    "symptom": ("fever|fevers|febrile|pyrexia", "cough|coughs|coughing", "vomiting|vomit|emesis",
+                "diarrhea|diarrhoea", "nausea", "headache|headaches", "fatigue|tiredness", "rash|rashes",
+                "myalgia|myalgias", "dyspnea|dyspnoea|breathlessness", "sneezing", "rhinorrhea|rhinorrhoea"),
+    "host": ("chicken|chickens", "duck|ducks", "mouse|mice|murine", "rat|rats", "pig|pigs|swine|porcine",
+             "bat|bats", "camel|camels", "ferret|ferrets", "monkey|monkeys|macaque|macaques", "hamster|hamsters",
+             "cattle|cow|cows|calf|calves|bovine", "sheep|ovine", "goat|goats", "horse|horses|equine", "dog|dogs|canine",
+             "cat|cats|feline", "rabbit|rabbits"),
+}
 DIRECTION_PAIRS = (("increase", "decrease"), ("increased", "decreased"), ("increases", "decreases"),
                    ("increasing", "decreasing"), ("higher", "lower"), ("more", "less"), ("more", "fewer"),
                    ("rise", "fall"), ("gain", "loss"), ("positive", "negative"), ("before", "after"),

@@ -180,7 +180,8 @@ def test_a_number_negation_date_or_swapped_term_overrules_the_claim_head() -> No
     assert not says(candidate(0.9, "negation"), 0.2)
     assert not says(candidate(0.9, "date"), 0.2)
     assert not says(candidate(0.9, "term"), 0.2)  # a name swapped for the source's (``swapped_names``)
-    assert says(candidate(0.9, "name", "unit", "direction"), 0.2)  # these only lower the head's probability
+    assert not says(candidate(0.9, "direction"), 0.2)  # a direction reversed (``direction.reversed_direction``)
+    assert says(candidate(0.9, "name", "unit", "missing"), 0.2)  # these only lower the head's probability
 
 
 def test_the_word_vector_cache_encodes_each_sentence_once_and_forgets_the_oldest() -> None:

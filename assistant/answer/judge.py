@@ -33,7 +33,7 @@ JUDGE_FILE = Path(__file__).with_name("judge.json")
 # a percentage (half / 50%); claim-5: number words up to ninety and "thirty-two", a range's first number
 # shares its percent sign (20 to 50 percent), a country and its adjective are one name (Ireland / Irish),
 # "increased" stands against "reduction" (opposites in every form)
-FEATURE_VERSION = "qa-2+claim-5"
+FEATURE_VERSION = "qa-2+claim-6"
 RETRAIN_HINT = "retrain it with `scripts/assistant train-judge`"
 LOW_ALIGNMENT = 0.55  # a question word whose best match is below this cosine is "not said" by the sentence
 

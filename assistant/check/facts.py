@@ -20,10 +20,14 @@ from assistant.patterns import MONTHS, OPPOSITES, REFERENCE_MARK
 
 _NEGATIONS = frozenset("not no never none nothing neither nor without cannot can't won't isn't aren't wasn't "
                        "weren't doesn't don't didn't hasn't haven't hadn't shouldn't wouldn't couldn't fail fails "
-                       "failed unable lack lacks lacking".split())
+                       "failed unable lack lacks lacking absence absent missing".split())
 
 _NEGATION_SKIP = frozenset("yet even always only still ever been be being very so too also just really longer "
                            "more".split())
+# Verbs that carry no content of their own: "did not show any cross-reactivity" negates the noun after them;
+# "has not been shown to be safe" (no content word near) negates "shown".
+_LIGHT_VERBS = frozenset("show shows showed shown exhibit exhibits exhibited display displays displayed have has "
+                         "had".split())
 
 # A number joined to lower-case words is a quantity, not a name: "6-fold", "3-year-old", "28-day".
 _COUNTED_WORD = re.compile(r"\d+(?:-[a-z]+)+")
@@ -323,6 +327,8 @@ def _cues(text: str) -> list[tuple[list[str], int]]:
                 continue  # "neither a market nor a person" is one negation
             if tokens_[i + 1:i + 2] == ["as"] and "as" in tokens_[i + 3:i + 5]:
                 continue  # "not as widespread as" compares, as "less widespread" does
+            if tokens_[i + 1:] == ["shown"]:
+                continue  # "(data not shown)" reports on the paper, not on what it found
             found.append((tokens_, i))
     return found
 
@@ -338,10 +344,10 @@ def negated_words(text: str) -> list[str]:
     stretch of text between punctuation marks ("data are lacking, particularly in ..." negates no word)."""
     found = []
     for tokens_, i in _cues(text):
-        for nxt in tokens_[i + 1:i + 5]:
-            if nxt not in STOP_WORDS and nxt not in _NEGATION_SKIP:
-                found.append(nxt)
-                break
+        after = [w for w in tokens_[i + 1:i + 5] if w not in STOP_WORDS and w not in _NEGATION_SKIP]
+        content = [w for w in after if w not in _LIGHT_VERBS]
+        if content or after:
+            found.append((content or after)[0])
     return found
 
 
@@ -453,7 +459,8 @@ def fact_differences(claim: str, source: str, source_context: str = "",
     flipped: list[str] = []
     if negation_count(claim) % 2 != negation_count(source) % 2:
         # Only a negation that bears on what both sentences say counts (not one in an omitted clause).
-        flipped = sorted((claim_negated - source_negated) & source_stems | (source_negated - claim_negated) & claim_stems)
+        flipped = sorted(_rooted_in(claim_negated - source_negated, source_stems)
+                         | _rooted_in(source_negated - claim_negated, claim_stems))
     if flipped:
         diffs.append(Difference(kind="negation", claimed=("not " if flipped[0] in claim_negated else "") + flipped[0],
                                 source=("not " if flipped[0] in source_negated else "") + flipped[0]))
@@ -462,6 +469,13 @@ def fact_differences(claim: str, source: str, source_context: str = "",
         if opposite is not None:
             diffs.append(opposite)
     return diffs
+
+
+def _rooted_in(terms: set[str], stems: set[str], letters: int = 7) -> set[str]:
+    """The ``terms`` (stems) that ``stems`` holds, or holds a stem of the same root: the first ``letters``
+    letters ("cross-reactiv" of cross-reactivity and "cross-react" of cross-reacted)."""
+    roots = {s[:letters] for s in stems if len(s) >= letters}
+    return {t for t in terms if t in stems or (len(t) >= letters and t[:letters] in roots)}
 
 
 def opposite_word(claim_words: set[str], source_words: set[str]) -> Difference | None:

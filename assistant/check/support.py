@@ -27,6 +27,7 @@ from assistant.answer.judge import (
 )
 from assistant.answer.scoring import idf
 from assistant.check.clauses import clause_opposite, swapped_roles
+from assistant.check.direction import reversed_direction
 from assistant.check.facts import (
     Vocabulary,
     fact_differences,
@@ -39,6 +40,7 @@ from assistant.check.facts import (
     similarity,
     tokens,
 )
+from assistant.check.term_kinds import swapped_kind_terms
 from assistant.index.embedding import Embedder
 from assistant.index.store import LoadedIndex
 from assistant.index.word_vectors import WordVectors
@@ -67,7 +69,7 @@ NEGATION_ALIGNMENT = 0.7  # a negated word and its closest word on the other sid
 # name the sentence and its context lack would flag 31% of true COVID-QA claims. Terms trading clauses
 # (``clauses.swapped_roles``), opposites read clause by clause and numbers inside names then gave 84.4% / 95.0%,
 # true claims flagged 5.7% / 2.0%.)
-VETO_KINDS = ("number", "negation", "date", "term", "role")
+VETO_KINDS = ("number", "negation", "date", "term", "role", "direction")
 # A candidate holding this share of a claim's content stems is the sentence the claim restates; its vetoes
 # count even where the judge prefers another sentence (a lab sweep of 0.4-0.7 gave the same figures).
 RESTATED_OVERLAP = 0.5
@@ -143,7 +145,10 @@ def judge_support(index: LoadedIndex, embedder: Embedder, vocabulary: Vocabulary
             candidate.differences += aligned_negation(text, candidate.text, claim_words, words)
         if not any(d.kind == "negation" for d in candidate.differences):
             candidate.differences += clause_opposite(text, candidate.text)
+        if not any(d.kind == "negation" for d in candidate.differences):  # an opposite pair says it already
+            candidate.differences += reversed_direction(text, candidate.text)
         candidate.differences += swapped_roles(text, candidate.text, vocabulary)
+        candidate.differences += swapped_kind_terms(text, candidate.text, surroundings)
         candidate.unaligned = _unaligned(claim_words, words)
     keep_first_sentence_swaps(candidates)
     matrix = np.asarray(rows, dtype=np.float32)
@@ -256,12 +261,18 @@ def substituted_terms(claim: str, source: str, vocabulary: Vocabulary = Vocabula
 def spells_out(acronym: str, words: Sequence[str]) -> bool:
     """Whether ``words`` hold, one after another, capitalised words whose initials spell ``acronym`` (two
     capitals or more; the small words of ``_ACRONYM_GLUE`` may stand between them): NIAID in "National
-    Institute of Allergy and Infectious Diseases", not RSV in "rhinovirus and syncytial virus"."""
+    Institute of Allergy and Infectious Diseases", not RSV in "rhinovirus and syncytial virus"; or, for three
+    letters or more, lower-case words in a row: SMA in "spinal muscular atrophy"."""
     letters_ = acronym.removesuffix("s")
     if len(letters_) < 2 or not (letters_.isalpha() and letters_.isupper()):
         return False
     initials = "".join(w[0] if w[0].isupper() else "." for w in words if w.lower() not in _ACRONYM_GLUE)
-    return letters_ in initials
+    if letters_ in initials:
+        return True
+    # three letters or more may also be the initials of as many lower-case words in a row, with no small word
+    # between them: SMA in "spinal muscular atrophy" (but not RSV in "rhinovirus and syncytial virus")
+    lower = "".join(w[0].upper() if w[0].isalpha() and w[0].islower() else "." for w in words)
+    return len(letters_) >= 3 and letters_ in lower
 
 
 def _abbreviates(a: str, b: str) -> bool:
