@@ -473,7 +473,7 @@ def fact_differences(claim: str, source: str, source_context: str = "",
 
 def _rooted_in(terms: set[str], stems: set[str], letters: int = 7) -> set[str]:
     """The ``terms`` (stems) that ``stems`` holds, or holds a stem of the same root: the first ``letters``
-    letters ("cross-reactiv" of cross-reactivity and "cross-react" of cross-reacted)."""
+    letters ("transmiss" of transmission and "transmit" of transmitted, which the stemmer keeps apart)."""
     roots = {s[:letters] for s in stems if len(s) >= letters}
     return {t for t in terms if t in stems or (len(t) >= letters and t[:letters] in roots)}
 
