@@ -72,7 +72,8 @@ FALLING = frozenset(
 # Everyday terms of one kind that a claim may swap for another (the liver for the brain, vomiting for diarrhoea,
 # duck eggs for chicken eggs): the checker's "term" veto (``check/term_kinds.py``) when a claim names a member
 # its source does not and the source another member the claim does not. A member lists its forms and plain
-# synonyms ("lung|lungs|pulmonary"); every list is closed and general, none taken from one claim.
+# synonyms ("lung|lungs|pulmonary"). The four kinds came from misses of the blind claim sets A-C; each list
+# names the common members of its kind, not only the ones those claims swapped.
 KIND_TERMS = {
     "organ": ("liver|livers|hepatic", "brain|brains|cerebral", "lung|lungs|pulmonary", "kidney|kidneys|renal",
               "spleen|spleens|splenic", "heart|hearts|cardiac", "skin|cutaneous|dermal", "bone|bones",
